@@ -1,0 +1,757 @@
+//! [`Core`]: the one bounded-cache engine every policy is built on.
+//!
+//! A `Core` owns one hash table, one entry arena, the per-entry weights and the expiry
+//! index; a policy is an [`Order`] plugged into it: the per-entry node it keeps and the
+//! hooks that maintain its eviction order. So lookup, insert, replace, removal, weight
+//! accounting, TTLs and validation are written once, and `Lru`, `Lfu`, `Ttl`, ... are
+//! `Core`s with different orders (see the type aliases at the crate root).
+//!
+//! # Layout
+//!
+//! - `entries: Vec<Entry>`: dense (no holes): entry `i` is at index `i` for
+//!   `i < len`. Removal is `swap_remove`: the last entry moves into the hole and the
+//!   table, the order and the wheel are told (`relocate`). No `unsafe`, no per-slot
+//!   discriminant, so an LRU entry for `u64 -> u64` is 24 bytes.
+//! - `table: HashTable<u32>`: hashbrown's raw table of arena indices, probed with the
+//!   hash the caller hands down (the sharded layer hashes a key once per operation).
+//!   Hashes are not stored: removal and relocation re-hash the key.
+//! - `weights: Vec<u32>`, parallel to `entries`, only when the weigher is not
+//!   [`UnitWeigher`](crate::UnitWeigher) (then every weight is 1 and nothing is stored).
+//! - `timers`: the [`wheel`](crate::wheel) column, allocated on the first deadline.
+//!
+//! # Invariants (checked by [`Core::validate`])
+//!
+//! - `table` holds exactly the indices `0..len`, each reachable by its key's hash, and no
+//!   key twice;
+//! - `weight == Σ weight(i) <= capacity`, every weight in `1..=capacity`;
+//! - the wheel holds exactly the entries that have deadlines;
+//! - the order's own invariants (its `validate`), over all `len` entries.
+//!
+//! # Panic safety
+//!
+//! User code runs in three places: `Hash`/`Eq` of the key, the weigher, and the closure
+//! of `retain`. The weigher and the clock run before anything is changed. `Hash`/`Eq`
+//! run only in table probes, before or between whole steps. `retain`'s closure runs
+//! between whole removals. A panic in any of them leaves every invariant intact.
+
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use hashbrown::HashTable;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{ConfigError, InsertError, TtlError};
+use crate::list::{Idx, Linked, Links, NIL};
+use crate::policy::{Evicted, EvictionCause, Evictions, Policy};
+use crate::weigher::{UnitWeigher, Weigher};
+use crate::wheel::{TimerWheel, deadline_tick, remaining, tick_of};
+
+/// The default `BuildHasher`: ahash, seeded at random per instance, so that keys chosen
+/// by an adversary cannot be aimed at one bucket.
+pub type DefaultHashBuilder = ahash::RandomState;
+
+/// At most this many entries in one core (indices are `u32`, with room for the wheel's
+/// sentinels).
+pub const MAX_ENTRIES: usize = (u32::MAX - 1024) as usize;
+
+/// One stored entry: the key, the value and the order's per-entry node.
+#[derive(Clone, Debug)]
+pub struct Entry<K, V, N> {
+    pub(crate) key: K,
+    pub(crate) value: V,
+    pub(crate) node: N,
+}
+
+impl<K, V, N> Entry<K, V, N> {
+    /// The entry's key.
+    #[inline]
+    pub fn key(&self) -> &K {
+        &self.key
+    }
+
+    /// The order's node of this entry.
+    #[inline]
+    pub fn node(&self) -> &N {
+        &self.node
+    }
+}
+
+impl<K, V, N: Linked> Linked for Entry<K, V, N> {
+    #[inline]
+    fn links(&self) -> &Links {
+        self.node.links()
+    }
+    #[inline]
+    fn links_mut(&mut self) -> &mut Links {
+        self.node.links_mut()
+    }
+}
+
+/// What an [`Order`]'s hooks may see and change: the entries (with their nodes), their
+/// weights, and the expiry index.
+pub struct Slots<'a, K, V, N> {
+    pub(crate) entries: &'a mut [Entry<K, V, N>],
+    pub(crate) weights: &'a [u32],
+    pub(crate) timers: &'a mut TimerWheel,
+}
+
+impl<K, V, N> Slots<'_, K, V, N> {
+    /// Number of entries.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// `true` when there are no entries.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The key of entry `i`.
+    #[inline]
+    pub fn key(&self, i: u32) -> &K {
+        &self.entries[i as usize].key
+    }
+
+    /// The weight of entry `i`.
+    #[inline]
+    pub fn weight(&self, i: u32) -> u64 {
+        weight_in(self.weights, i)
+    }
+
+    /// The order's node of entry `i`.
+    #[inline]
+    pub fn node(&self, i: u32) -> &N {
+        &self.entries[i as usize].node
+    }
+
+    /// The order's node of entry `i`, mutably.
+    #[inline]
+    pub fn node_mut(&mut self, i: u32) -> &mut N {
+        &mut self.entries[i as usize].node
+    }
+
+    /// The deadline of entry `i`, in wheel ticks, if it has one.
+    #[inline]
+    pub fn deadline(&self, i: u32) -> Option<u64> {
+        self.timers.deadline(i)
+    }
+}
+
+#[inline]
+fn weight_in(weights: &[u32], i: Idx) -> u64 {
+    // Unit weigher: no weights stored, every entry weighs 1.
+    weights.get(i as usize).map_or(1, |&w| u64::from(w))
+}
+
+/// An eviction order: the part of a policy that decides who goes.
+///
+/// The [`Core`] calls these hooks as entries come and go; the order keeps its own
+/// structure (lists, buckets, sketch) in `self` and in each entry's [`Order::Node`].
+/// Hooks see entries by index, through [`Slots`]; indices are dense and change only
+/// through [`Order::on_relocate`].
+pub trait Order<K, V> {
+    /// The per-entry state this order keeps inside each entry.
+    type Node: Default;
+
+    /// Entry `i` was just added (its node is `Default`).
+    fn on_insert(&mut self, slots: &mut Slots<'_, K, V, Self::Node>, i: u32, hash: u64);
+
+    /// Entry `i` was read (or written again) and is live.
+    fn on_access(&mut self, slots: &mut Slots<'_, K, V, Self::Node>, i: u32, hash: u64);
+
+    /// A look-up found no live entry for `hash`.
+    #[inline]
+    fn on_miss(&mut self, hash: u64) {
+        let _ = hash;
+    }
+
+    /// Entry `i` is about to be removed: unlink it (it is still at `i`).
+    fn on_remove(&mut self, slots: &mut Slots<'_, K, V, Self::Node>, i: u32);
+
+    /// The entry at `from` now lives at `to` (the arena moved it into a hole).
+    fn on_relocate(&mut self, slots: &mut Slots<'_, K, V, Self::Node>, from: u32, to: u32);
+
+    /// The entry to evict next, or `None` if the order holds none. The core removes it
+    /// (calling [`Order::on_remove`]) and asks again until the new weight fits.
+    fn victim(&mut self, slots: &mut Slots<'_, K, V, Self::Node>) -> Option<u32>;
+
+    /// Forgets every entry.
+    fn clear(&mut self);
+
+    /// Checks this order's invariants over all entries.
+    fn validate(&self, entries: &[Entry<K, V, Self::Node>]) -> Result<(), String>;
+}
+
+/// A bounded single-threaded cache: one table, one arena, one expiry index, and the
+/// eviction [`Order`] `O`. Use it through the aliases [`Lru`](crate::Lru),
+/// [`Lfu`](crate::Lfu), [`Ttl`](crate::Ttl), and through the [`Policy`] trait.
+pub struct Core<K, V, O: Order<K, V>, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> {
+    entries: Vec<Entry<K, V, O::Node>>,
+    table: HashTable<Idx>,
+    weights: Vec<u32>,
+    timers: TimerWheel,
+    weight: u64,
+    capacity: u64,
+    order: O,
+    weigher: W,
+    hasher: S,
+    clock: C,
+}
+
+/// Builds a [`Core`]: capacity, then optionally a weigher, hasher, clock and order.
+///
+/// ```
+/// use std::time::Duration;
+/// use polycache_policies::{Lru, ManualClock, Policy};
+/// let clock = ManualClock::new();
+/// let mut cache = Lru::<&str, u32>::builder(2).clock(clock.clone()).build().unwrap();
+/// cache.insert_with_ttl("a", 1, Duration::from_secs(1)).unwrap();
+/// clock.advance(Duration::from_secs(2));
+/// assert_eq!(cache.get("a"), None);
+/// ```
+#[must_use]
+pub struct Builder<K, V, O, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> {
+    capacity: u64,
+    order: O,
+    weigher: W,
+    hasher: S,
+    clock: C,
+    _kv: PhantomData<fn(K, V)>,
+}
+
+impl<K, V, O, W, S, C> Builder<K, V, O, W, S, C> {
+    /// Uses `weigher` to weigh entries (capacity becomes a budget in its unit).
+    pub fn weigher<W2: Weigher<K, V>>(self, weigher: W2) -> Builder<K, V, O, W2, S, C> {
+        Builder {
+            capacity: self.capacity,
+            order: self.order,
+            weigher,
+            hasher: self.hasher,
+            clock: self.clock,
+            _kv: PhantomData,
+        }
+    }
+
+    /// Uses `hasher` for the table (the sharded layer passes its own, so that it can
+    /// hash each key once).
+    pub fn hasher<S2: BuildHasher>(self, hasher: S2) -> Builder<K, V, O, W, S2, C> {
+        Builder {
+            capacity: self.capacity,
+            order: self.order,
+            weigher: self.weigher,
+            hasher,
+            clock: self.clock,
+            _kv: PhantomData,
+        }
+    }
+
+    /// Reads time from `clock` (a [`ManualClock`](crate::ManualClock) in tests).
+    pub fn clock<C2: Clock>(self, clock: C2) -> Builder<K, V, O, W, S, C2> {
+        Builder {
+            capacity: self.capacity,
+            order: self.order,
+            weigher: self.weigher,
+            hasher: self.hasher,
+            clock,
+            _kv: PhantomData,
+        }
+    }
+
+    /// Uses `order`, configured (for orders with parameters).
+    pub fn order<O2: Order<K, V>>(self, order: O2) -> Builder<K, V, O2, W, S, C> {
+        Builder {
+            capacity: self.capacity,
+            order,
+            weigher: self.weigher,
+            hasher: self.hasher,
+            clock: self.clock,
+            _kv: PhantomData,
+        }
+    }
+
+    /// Builds the cache; a zero capacity is refused.
+    pub fn build(self) -> Result<Core<K, V, O, W, S, C>, ConfigError>
+    where
+        O: Order<K, V>,
+    {
+        if self.capacity == 0 {
+            return Err(ConfigError::ZeroCapacity);
+        }
+        Ok(Core {
+            entries: Vec::new(),
+            table: HashTable::new(),
+            weights: Vec::new(),
+            timers: TimerWheel::default(),
+            weight: 0,
+            capacity: self.capacity,
+            order: self.order,
+            weigher: self.weigher,
+            hasher: self.hasher,
+            clock: self.clock,
+        })
+    }
+}
+
+impl<K, V, O: Order<K, V> + Default> Core<K, V, O> {
+    /// A cache of `capacity` entries with the default weigher, hasher and clock.
+    pub fn new(capacity: u64) -> Result<Self, ConfigError> {
+        Self::builder(capacity).build()
+    }
+
+    /// A builder for a cache of weight budget `capacity`.
+    pub fn builder(capacity: u64) -> Builder<K, V, O> {
+        Builder {
+            capacity,
+            order: O::default(),
+            weigher: UnitWeigher,
+            hasher: DefaultHashBuilder::new(),
+            clock: SystemClock::new(),
+            _kv: PhantomData,
+        }
+    }
+}
+
+/// Builds the hooks' view of the arena from disjoint fields of a `Core`.
+macro_rules! slots {
+    ($core:expr) => {
+        Slots {
+            entries: &mut $core.entries,
+            weights: &$core.weights,
+            timers: &mut $core.timers,
+        }
+    };
+}
+
+impl<K, V, O, W, S, C> Core<K, V, O, W, S, C>
+where
+    K: Hash + Eq,
+    O: Order<K, V>,
+    W: Weigher<K, V>,
+    S: BuildHasher,
+    C: Clock,
+{
+    /// The eviction order, for inspection.
+    pub fn order(&self) -> &O {
+        &self.order
+    }
+
+    /// The clock this cache reads.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    #[inline]
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<Idx>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let entries = &self.entries;
+        self.table
+            .find(hash, |&i| entries[i as usize].key.borrow() == key)
+            .copied()
+    }
+
+    #[inline]
+    fn is_expired(&self, i: Idx) -> bool {
+        match self.timers.deadline(i) {
+            None => false,
+            Some(deadline) => tick_of(self.clock.now_nanos()) >= deadline,
+        }
+    }
+
+    /// The live entry for `key`, if any.
+    #[inline]
+    fn find_live<Q>(&self, hash: u64, key: &Q) -> Option<Idx>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.find(hash, key).filter(|&i| !self.is_expired(i))
+    }
+
+    /// Removes entry `i` from every structure and returns it. `detached` is an entry
+    /// the order does not hold right now (or `NIL`): if it moves, the order is not told.
+    fn remove_at(&mut self, i: Idx, detached: Idx) -> (K, V) {
+        self.order.on_remove(&mut slots!(self), i);
+        self.timers.unset(i);
+        let hash = self.hasher.hash_one(&self.entries[i as usize].key);
+        match self.table.find_entry(hash, |&j| j == i) {
+            Ok(slot) => {
+                slot.remove();
+            }
+            Err(_) => debug_assert!(false, "entry {i} missing from the table"),
+        }
+        self.weight -= weight_in(&self.weights, i);
+        let last = (self.entries.len() - 1) as Idx;
+        let entry = self.entries.swap_remove(i as usize);
+        if !W::UNIT {
+            self.weights.swap_remove(i as usize);
+        }
+        self.timers.swap_remove(i);
+        if i != last {
+            let hash = self.hasher.hash_one(&self.entries[i as usize].key);
+            if let Some(slot) = self.table.find_mut(hash, |&j| j == last) {
+                *slot = i;
+            }
+            if last != detached {
+                self.order.on_relocate(&mut slots!(self), last, i);
+            }
+        }
+        (entry.key, entry.value)
+    }
+
+    /// Removes every entry whose deadline is at or before `now_tick`.
+    fn reclaim(&mut self, now_tick: u64, out: &mut Evictions<K, V>) {
+        while let Some(i) = self.timers.pop_expired(now_tick) {
+            let (key, value) = self.remove_at(i, NIL);
+            out.push(Evicted {
+                key,
+                value,
+                cause: EvictionCause::Expired,
+            });
+        }
+    }
+
+    /// Evicts until `weight <= limit` (and, with `room`, there is room for one more
+    /// entry). `follow` is an index the caller holds (or `NIL`): it is never chosen by
+    /// the fallback, and its new index is returned if removals moved it.
+    fn evict_to(
+        &mut self,
+        limit: u64,
+        room: bool,
+        mut follow: Idx,
+        out: &mut Evictions<K, V>,
+    ) -> Idx {
+        while self.weight > limit || (room && self.entries.len() >= MAX_ENTRIES) {
+            let last = (self.entries.len() - 1) as Idx;
+            let victim = match self.order.victim(&mut slots!(self)) {
+                Some(v) => v,
+                None => {
+                    // Only a broken order gets here; keep the budget all the same.
+                    debug_assert!(false, "order has no victim while over budget");
+                    match (0..=last).rev().find(|&j| j != follow) {
+                        Some(j) => j,
+                        None => return follow,
+                    }
+                }
+            };
+            let (key, value) = self.remove_at(victim, follow);
+            if follow == last {
+                follow = victim;
+            }
+            out.push(Evicted {
+                key,
+                value,
+                cause: EvictionCause::Capacity,
+            });
+        }
+        follow
+    }
+
+    fn set_deadline(&mut self, i: Idx, deadline: u64, now_nanos: u64) {
+        if deadline == 0 {
+            self.timers.unset(i);
+        } else {
+            let len = self.entries.len();
+            self.timers.set(i, deadline, len, tick_of(now_nanos));
+        }
+    }
+}
+
+impl<K, V, O, W, S, C> Policy<K, V> for Core<K, V, O, W, S, C>
+where
+    K: Hash + Eq,
+    O: Order<K, V>,
+    W: Weigher<K, V>,
+    S: BuildHasher,
+    C: Clock,
+{
+    #[inline]
+    fn hash<Q>(&self, key: &Q) -> u64
+    where
+        K: Borrow<Q>,
+        Q: Hash + ?Sized,
+    {
+        self.hasher.hash_one(key)
+    }
+
+    #[inline]
+    fn get_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.get_mut_hashed(hash, key).map(|v| &*v)
+    }
+
+    #[inline]
+    fn get_mut_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let Some(i) = self.find_live(hash, key) else {
+            self.order.on_miss(hash);
+            return None;
+        };
+        self.order.on_access(&mut slots!(self), i, hash);
+        Some(&mut self.entries[i as usize].value)
+    }
+
+    #[inline]
+    fn peek_hashed<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.find_live(hash, key)
+            .map(|i| &self.entries[i as usize].value)
+    }
+
+    fn insert_hashed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+    ) -> Result<Evictions<K, V>, InsertError<K, V>> {
+        let weight = self.weigher.weigh(&key, &value).max(1);
+        if weight > self.capacity || weight > u64::from(u32::MAX) {
+            return Err(InsertError::Overweight {
+                key,
+                value,
+                weight,
+                capacity: self.capacity,
+            });
+        }
+        let now = (ttl.is_some() || self.timers.timed() > 0).then(|| self.clock.now_nanos());
+        let deadline = match (ttl, now) {
+            (Some(ttl), Some(now)) => match deadline_tick(now, ttl) {
+                Some(d) => d,
+                None => return Err(InsertError::TtlOverflow { key, value, ttl }),
+            },
+            _ => 0,
+        };
+        // Nothing has changed so far: every refusal above leaves the cache as it was.
+        let mut out = Evictions::new();
+        if let Some(now) = now {
+            self.reclaim(tick_of(now), &mut out);
+        }
+        if let Some(i) = self.find(hash, &key) {
+            let old_weight = weight_in(&self.weights, i);
+            let old = std::mem::replace(&mut self.entries[i as usize].value, value);
+            out.push(Evicted {
+                key,
+                value: old,
+                cause: EvictionCause::Replaced,
+            });
+            self.weight = self.weight - old_weight + weight;
+            if !W::UNIT {
+                self.weights[i as usize] = weight as u32;
+            }
+            self.set_deadline(i, deadline, now.unwrap_or(0));
+            if self.weight > self.capacity {
+                // Heavier than before: take it out of the order while others make room,
+                // so it cannot be its own victim; it comes back as a new entry.
+                self.order.on_remove(&mut slots!(self), i);
+                let i = self.evict_to(self.capacity, false, i, &mut out);
+                self.order.on_insert(&mut slots!(self), i, hash);
+            } else {
+                self.order.on_access(&mut slots!(self), i, hash);
+            }
+            return Ok(out);
+        }
+        self.evict_to(self.capacity - weight, true, NIL, &mut out);
+        let i = self.entries.len() as Idx;
+        self.entries.push(Entry {
+            key,
+            value,
+            node: O::Node::default(),
+        });
+        if !W::UNIT {
+            self.weights.push(weight as u32);
+        }
+        self.timers.push();
+        self.weight += weight;
+        let entries = &self.entries;
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, i, |&j| hasher.hash_one(&entries[j as usize].key));
+        if deadline != 0 {
+            self.set_deadline(i, deadline, now.unwrap_or(0));
+        }
+        self.order.on_insert(&mut slots!(self), i, hash);
+        Ok(out)
+    }
+
+    fn remove_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<Evicted<K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let i = self.find(hash, key)?;
+        let cause = if self.is_expired(i) {
+            EvictionCause::Expired
+        } else {
+            EvictionCause::Removed
+        };
+        let (key, value) = self.remove_at(i, NIL);
+        Some(Evicted { key, value, cause })
+    }
+
+    fn ttl_hashed<Q>(&self, hash: u64, key: &Q) -> Option<Option<Duration>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let i = self.find(hash, key)?;
+        match self.timers.deadline(i) {
+            None => Some(None),
+            Some(deadline) => {
+                let now = self.clock.now_nanos();
+                (tick_of(now) < deadline).then(|| Some(remaining(deadline, now)))
+            }
+        }
+    }
+
+    fn set_ttl_hashed<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        ttl: Option<Duration>,
+    ) -> Result<bool, TtlError>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let Some(i) = self.find_live(hash, key) else {
+            return Ok(false);
+        };
+        match ttl {
+            None => self.timers.unset(i),
+            Some(ttl) => {
+                let now = self.clock.now_nanos();
+                let deadline = deadline_tick(now, ttl).ok_or(TtlError::Overflow(ttl))?;
+                self.set_deadline(i, deadline, now);
+            }
+        }
+        Ok(true)
+    }
+
+    fn purge_expired(&mut self) -> Evictions<K, V> {
+        let mut out = Evictions::new();
+        if self.timers.timed() > 0 {
+            let now = self.clock.now_nanos();
+            self.reclaim(tick_of(now), &mut out);
+        }
+        out
+    }
+
+    fn retain<F>(&mut self, mut keep: F) -> Evictions<K, V>
+    where
+        F: FnMut(&K, &mut V) -> bool,
+    {
+        let mut out = self.purge_expired();
+        let mut i = 0;
+        while i < self.entries.len() {
+            let e = &mut self.entries[i];
+            if keep(&e.key, &mut e.value) {
+                i += 1;
+            } else {
+                // The last entry moves into `i`: look at `i` again.
+                let (key, value) = self.remove_at(i as Idx, NIL);
+                out.push(Evicted {
+                    key,
+                    value,
+                    cause: EvictionCause::Removed,
+                });
+            }
+        }
+        out
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[inline]
+    fn weight(&self) -> u64 {
+        self.weight
+    }
+
+    #[inline]
+    fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.table.clear();
+        self.weights.clear();
+        self.timers.clear();
+        self.order.clear();
+        self.weight = 0;
+    }
+
+    fn iter<'a>(&'a self) -> impl Iterator<Item = (&'a K, &'a V)>
+    where
+        K: 'a,
+        V: 'a,
+    {
+        let now = (self.timers.timed() > 0).then(|| tick_of(self.clock.now_nanos()));
+        let timers = &self.timers;
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(move |&(i, _)| match (now, timers.deadline(i as Idx)) {
+                (Some(now), Some(deadline)) => now < deadline,
+                _ => true,
+            })
+            .map(|(_, e)| (&e.key, &e.value))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let len = self.entries.len();
+        if self.table.len() != len {
+            return Err(format!(
+                "table has {} indices, arena {len}",
+                self.table.len()
+            ));
+        }
+        for (i, e) in self.entries.iter().enumerate() {
+            let hash = self.hasher.hash_one(&e.key);
+            match self.find(hash, &e.key) {
+                Some(j) if j as usize == i => {}
+                other => return Err(format!("entry {i}: table finds its key at {other:?}")),
+            }
+        }
+        if !W::UNIT && self.weights.len() != len {
+            return Err(format!("{} weights for {len} entries", self.weights.len()));
+        }
+        let mut sum = 0u64;
+        for i in 0..len {
+            let w = weight_in(&self.weights, i as Idx);
+            if w == 0 || w > self.capacity {
+                return Err(format!("entry {i} weighs {w} (capacity {})", self.capacity));
+            }
+            sum += w;
+        }
+        if sum != self.weight {
+            return Err(format!("weights sum to {sum}, total says {}", self.weight));
+        }
+        if self.weight > self.capacity {
+            return Err(format!(
+                "weight {} over capacity {}",
+                self.weight, self.capacity
+            ));
+        }
+        self.timers.validate(len)?;
+        self.order.validate(&self.entries)
+    }
+}

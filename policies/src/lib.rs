@@ -1,0 +1,78 @@
+//! Single-threaded bounded caches with pluggable eviction policies.
+//!
+//! This is the policy layer of [polycache](https://docs.rs/polycache): each policy is a
+//! whole cache (one hash table, one entry arena, one expiry index) usable on its own,
+//! like the `lru` crate, and behind the [`Policy`] trait that polycache's sharded,
+//! concurrent layer and facades build on.
+//!
+//! ```
+//! use polycache_policies::{EvictionCause, Lru, Policy};
+//!
+//! let mut cache = Lru::<&str, u32>::new(2).unwrap();
+//! cache.insert("a", 1).unwrap();
+//! cache.insert("b", 2).unwrap();
+//! cache.get("a"); // "a" is now the most recent
+//! let evicted = cache.insert("c", 3).unwrap();
+//! assert_eq!(evicted[0].key, "b");
+//! assert_eq!(evicted[0].cause, EvictionCause::Capacity);
+//! assert_eq!(cache.peek("a"), Some(&1));
+//! ```
+//!
+//! # Policies
+//!
+//! | type | evicts | per operation |
+//! |---|---|---|
+//! | [`Lru`] | the least recently used | O(1) |
+//! | [`Lfu`] | the least frequently used (ties: least recent), with aging | O(1) |
+//! | [`Ttl`] | the soonest deadline (entries without one last) | O(1) |
+//!
+//! Every policy has a weight budget ([`Weigher`]; by default every entry weighs 1), an
+//! optional deadline per entry, and reports what each write pushed out
+//! ([`Evictions`], with an [`EvictionCause`]).
+//!
+//! # Building blocks
+//!
+//! Written once and shared: the index-linked arena lists, the [`Core`] (table + dense
+//! arena + weights), the timer wheel that reclaims expired entries in amortized O(1),
+//! the [`Weigher`] and the [`Clock`]. A policy is an [`Order`] plugged into the core.
+//!
+//! # Time
+//!
+//! Deadlines come from a monotonic [`Clock`] ([`SystemClock`] by default,
+//! [`ManualClock`] for tests), in ticks of [`TICK_NANOS`]: an entry lives at least its
+//! TTL and less than one tick more. A TTL that would put the deadline past the clock's
+//! range (about 584 years) is refused with [`InsertError::TtlOverflow`].
+
+mod clock;
+mod core;
+mod error;
+mod lfu;
+mod list;
+mod lru;
+mod policy;
+mod ttl;
+mod weigher;
+mod wheel;
+
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::core::{Builder, Core, DefaultHashBuilder, Entry, MAX_ENTRIES, Order, Slots};
+pub use crate::error::{ConfigError, InsertError, TtlError};
+pub use crate::lfu::{AGING_PERIOD_PER_ENTRY, LfuNode, LfuOrder};
+pub use crate::list::Links;
+pub use crate::lru::LruOrder;
+pub use crate::policy::{Evicted, EvictionCause, Evictions, Policy};
+pub use crate::ttl::TtlOrder;
+pub use crate::weigher::{UnitWeigher, Weigher};
+pub use crate::wheel::TICK_NANOS;
+
+/// Least recently used. See [`LruOrder`].
+pub type Lru<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
+    Core<K, V, LruOrder, W, S, C>;
+
+/// Least frequently used, O(1), with aging. See [`LfuOrder`] for the exact rule.
+pub type Lfu<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
+    Core<K, V, LfuOrder, W, S, C>;
+
+/// Soonest deadline first; entries without a deadline last. See [`TtlOrder`].
+pub type Ttl<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
+    Core<K, V, TtlOrder, W, S, C>;

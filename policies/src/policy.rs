@@ -1,0 +1,250 @@
+//! The [`Policy`] trait: what every policy is, a whole single-threaded bounded cache.
+
+use std::borrow::Borrow;
+use std::hash::Hash;
+use std::time::Duration;
+
+use smallvec::SmallVec;
+
+use crate::error::{InsertError, TtlError};
+
+/// Why an entry left the cache (or, for [`EvictionCause::Replaced`], which value did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EvictionCause {
+    /// Pushed out to make room: the policy chose it.
+    Capacity,
+    /// Its deadline passed.
+    Expired,
+    /// A write to the same key replaced this value.
+    Replaced,
+    /// The caller removed it.
+    Removed,
+}
+
+/// An entry (or a replaced value) that left the cache, handed back to the caller so that
+/// it can be dropped, or reported, outside any lock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evicted<K, V> {
+    /// The key. For [`EvictionCause::Replaced`], the key of the write that replaced it.
+    pub key: K,
+    /// The value that left.
+    pub value: V,
+    /// Why it left.
+    pub cause: EvictionCause,
+}
+
+/// What one write pushed out. Two records fit inline (a replaced value and one eviction),
+/// so the common case does not allocate.
+pub type Evictions<K, V> = SmallVec<[Evicted<K, V>; 2]>;
+
+/// A whole single-threaded bounded cache with an eviction policy.
+///
+/// Every policy in this crate implements it, and so can a user's: the sharded layer and
+/// every facade of `polycache` work with any `Policy`.
+///
+/// # Contract
+///
+/// - Capacity is a weight budget; after any call returns, [`Policy::weight`] is at most
+///   [`Policy::capacity`]. An entry heavier than the capacity is refused with
+///   [`InsertError::Overweight`], which hands it back.
+/// - An entry whose deadline has passed is never returned by any look-up or iterator.
+///   It is *reclaimed* (removed and reported with [`EvictionCause::Expired`]) by the next
+///   write, or by [`Policy::purge_expired`]; until then [`Policy::len`] still counts it.
+/// - The `*_hashed` methods take the key's hash from a caller that already computed it
+///   with [`Policy::hash`] (the sharded layer hashes once per operation). A hash that is
+///   not `self.hash(key)` makes the call miss or store a duplicate (which
+///   [`Policy::validate`] reports), but is memory safe and never panics.
+/// - Everything is amortized O(1) unless the policy's documentation says otherwise.
+pub trait Policy<K, V> {
+    /// The hash this policy's table uses for `key`.
+    fn hash<Q>(&self, key: &Q) -> u64
+    where
+        K: Borrow<Q>,
+        Q: Hash + ?Sized;
+
+    /// Looks `key` up and records the access.
+    fn get_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized;
+
+    /// Looks `key` up mutably and records the access. The entry's weight is not
+    /// recomputed: write the value again if its weight changes.
+    fn get_mut_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized;
+
+    /// Looks `key` up without recording the access.
+    fn peek_hashed<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized;
+
+    /// Inserts or replaces `key`, with a TTL or none, and reports what left: the replaced
+    /// value, entries pushed out for room, entries found expired. Returns the entry in
+    /// the error when it is refused; the cache is then unchanged.
+    fn insert_hashed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+    ) -> Result<Evictions<K, V>, InsertError<K, V>>;
+
+    /// Removes `key`. Returns the entry with [`EvictionCause::Removed`], or with
+    /// [`EvictionCause::Expired`] if it had expired (it is removed either way).
+    fn remove_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<Evicted<K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized;
+
+    /// The time `key` has left: `None` if absent or expired, `Some(None)` if it has no
+    /// deadline.
+    fn ttl_hashed<Q>(&self, hash: u64, key: &Q) -> Option<Option<Duration>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized;
+
+    /// Sets (`Some`) or removes (`None`) the TTL of a live `key`; `Ok(false)` if absent.
+    fn set_ttl_hashed<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        ttl: Option<Duration>,
+    ) -> Result<bool, TtlError>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized;
+
+    /// Removes every expired entry and returns them.
+    fn purge_expired(&mut self) -> Evictions<K, V>;
+
+    /// Keeps only the live entries for which `keep` returns `true`; returns the others
+    /// (cause [`EvictionCause::Removed`]) and any expired ones found on the way.
+    fn retain<F>(&mut self, keep: F) -> Evictions<K, V>
+    where
+        F: FnMut(&K, &mut V) -> bool;
+
+    /// Number of entries stored (including expired ones not yet reclaimed).
+    fn len(&self) -> usize;
+
+    /// Total weight of the entries stored.
+    fn weight(&self) -> u64;
+
+    /// The weight budget.
+    fn capacity(&self) -> u64;
+
+    /// Removes everything (without reporting).
+    fn clear(&mut self);
+
+    /// Iterates over the live entries, in no particular order.
+    fn iter<'a>(&'a self) -> impl Iterator<Item = (&'a K, &'a V)>
+    where
+        K: 'a,
+        V: 'a;
+
+    /// Checks every internal invariant (links, weight sum, table and arena agree);
+    /// O(n), meant for tests and fuzzing. `Err` describes the first violation.
+    fn validate(&self) -> Result<(), String>;
+
+    // Convenience forms that hash the key themselves.
+
+    /// `true` when nothing is stored.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Looks `key` up and records the access.
+    fn get<Q>(&mut self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        self.get_hashed(hash, key)
+    }
+
+    /// Looks `key` up mutably and records the access.
+    fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        self.get_mut_hashed(hash, key)
+    }
+
+    /// Looks `key` up without recording the access.
+    fn peek<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.peek_hashed(self.hash(key), key)
+    }
+
+    /// Whether a live entry for `key` is stored; does not record an access.
+    fn contains<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.peek(key).is_some()
+    }
+
+    /// Inserts or replaces `key` with no deadline.
+    fn insert(&mut self, key: K, value: V) -> Result<Evictions<K, V>, InsertError<K, V>>
+    where
+        K: Hash,
+    {
+        let hash = self.hash(&key);
+        self.insert_hashed(hash, key, value, None)
+    }
+
+    /// Inserts or replaces `key`; it expires `ttl` from now.
+    fn insert_with_ttl(
+        &mut self,
+        key: K,
+        value: V,
+        ttl: Duration,
+    ) -> Result<Evictions<K, V>, InsertError<K, V>>
+    where
+        K: Hash,
+    {
+        let hash = self.hash(&key);
+        self.insert_hashed(hash, key, value, Some(ttl))
+    }
+
+    /// Removes `key` and returns its value if it was live.
+    fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        self.remove_hashed(hash, key)
+            .filter(|e| e.cause == EvictionCause::Removed)
+            .map(|e| e.value)
+    }
+
+    /// The time `key` has left; see [`Policy::ttl_hashed`].
+    fn ttl<Q>(&self, key: &Q) -> Option<Option<Duration>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.ttl_hashed(self.hash(key), key)
+    }
+
+    /// Sets or removes the TTL of `key`; see [`Policy::set_ttl_hashed`].
+    fn set_ttl<Q>(&mut self, key: &Q, ttl: Option<Duration>) -> Result<bool, TtlError>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        self.set_ttl_hashed(hash, key, ttl)
+    }
+}
