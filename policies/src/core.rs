@@ -554,14 +554,17 @@ where
             if !W::UNIT {
                 self.weights[i as usize] = weight as u32;
             }
-            self.set_deadline(i, deadline, now.unwrap_or(0));
             if self.weight > self.capacity {
-                // Heavier than before: take it out of the order while others make room,
-                // so it cannot be its own victim; it comes back as a new entry.
+                // Heavier than before: take it out of the order and the wheel while
+                // others make room, so it cannot be its own victim; it comes back as a
+                // new entry.
                 self.order.on_remove(&mut slots!(self), i);
+                self.timers.unset(i);
                 let i = self.evict_to(self.capacity, false, i, &mut out);
+                self.set_deadline(i, deadline, now.unwrap_or(0));
                 self.order.on_insert(&mut slots!(self), i, hash);
             } else {
+                self.set_deadline(i, deadline, now.unwrap_or(0));
                 self.order.on_access(&mut slots!(self), i, hash);
             }
             return Ok(out);

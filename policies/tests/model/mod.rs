@@ -1,0 +1,588 @@
+//! A reference model of the policy layer, written plainly (a `BTreeMap` and linear
+//! scans), and a driver that runs one sequence of operations against a real policy and
+//! the model side by side, comparing every answer and every eviction, and calling
+//! `validate()` after every step.
+//!
+//! Shared by the proptest suite (`tests/model_tests.rs`) and the cargo-fuzz targets
+//! (`fuzz/fuzz_targets/{lru,lfu,ttl}.rs`), so both check the same rules.
+//!
+//! Entries are `u8 -> u32`; the weigher reads the weight from the value's top byte
+//! (`value >> 24`, where 0 counts as 1), so random values give random weights.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use polycache_policies::{
+    EvictionCause, InsertError, Lfu, Lru, ManualClock, Policy, Ttl, TtlError,
+};
+
+/// Which policy the model imitates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Lru,
+    Lfu,
+    Ttl,
+}
+
+/// One step.
+#[derive(Clone, Debug)]
+pub enum Op {
+    Get(u8),
+    GetMut(u8, u32),
+    Peek(u8),
+    Insert {
+        key: u8,
+        value: u32,
+        ttl: Option<u64>,
+    },
+    Remove(u8),
+    Advance(u64),
+    /// Moves the clock to `offset` nanoseconds around key's deadline (if it has one and
+    /// that is not in the past): lands on expiry boundaries that random steps miss.
+    AdvanceNear(u8, i16),
+    Purge,
+    SetTtl(u8, Option<u64>),
+    Ttl(u8),
+    Retain(u32),
+    Iter,
+    Clear,
+}
+
+/// The weigher under test: the value's top byte.
+pub fn weigh(_: &u8, v: &u32) -> u64 {
+    u64::from(v >> 24)
+}
+
+const TICK_SHIFT: u32 = 10;
+
+#[derive(Clone, Debug)]
+struct E {
+    value: u32,
+    weight: u64,
+    deadline: Option<u64>,
+    /// The wheel's time when the deadline was placed (bounds the TTL victim's slot).
+    placed_at: u64,
+    /// LRU: last access. LFU: when it reached its frequency.
+    seq: u64,
+    freq: u32,
+    /// TTL: order of first insert.
+    first: u64,
+}
+
+/// The reference model.
+pub struct Model {
+    kind: Kind,
+    capacity: u64,
+    entries: BTreeMap<u8, E>,
+    counter: u64,
+    accesses: u64,
+    wheel_time: u64,
+    wheel_active: bool,
+    now: u64,
+}
+
+fn level_for(elapsed: u64, when: u64) -> u32 {
+    let masked = (elapsed ^ when) | 63;
+    (63 - masked.leading_zeros()) / 6
+}
+
+impl Model {
+    pub fn new(kind: Kind, capacity: u64) -> Self {
+        Model {
+            kind,
+            capacity,
+            entries: BTreeMap::new(),
+            counter: 0,
+            accesses: 0,
+            wheel_time: 0,
+            wheel_active: false,
+            now: 0,
+        }
+    }
+
+    fn tick(&self) -> u64 {
+        self.now >> TICK_SHIFT
+    }
+
+    fn expired(&self, e: &E) -> bool {
+        e.deadline.is_some_and(|d| self.tick() >= d)
+    }
+
+    fn deadline_tick(&self, ttl: u64) -> Option<u64> {
+        let at = self
+            .now
+            .checked_add(ttl)?
+            .checked_add((1 << TICK_SHIFT) - 1)?;
+        Some((at >> TICK_SHIFT).max(1))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.counter += 1;
+        self.counter
+    }
+
+    fn weight(&self) -> u64 {
+        self.entries.values().map(|e| e.weight).sum()
+    }
+
+    fn any_timed(&self) -> bool {
+        self.entries.values().any(|e| e.deadline.is_some())
+    }
+
+    fn place(&mut self, k: u8, deadline: Option<u64>) {
+        if deadline.is_some() && !self.wheel_active {
+            self.wheel_active = true;
+            self.wheel_time = self.tick();
+        }
+        let wt = self.wheel_time;
+        let e = self.entries.get_mut(&k).unwrap();
+        e.deadline = deadline;
+        e.placed_at = wt;
+    }
+
+    fn count_access(&mut self) {
+        if self.kind != Kind::Lfu {
+            return;
+        }
+        self.accesses += 1;
+        if self.accesses >= 8 * (self.entries.len() as u64).max(16) {
+            self.accesses = 0;
+            let mut all: Vec<(u32, u32, u64, u8)> = self
+                .entries
+                .iter()
+                .map(|(&k, e)| (e.freq.div_ceil(2), e.freq, e.seq, k))
+                .collect();
+            all.sort();
+            for (rank, (f, _, _, k)) in all.into_iter().enumerate() {
+                let e = self.entries.get_mut(&k).unwrap();
+                e.freq = f;
+                e.seq = rank as u64;
+            }
+        }
+    }
+
+    fn access(&mut self, k: u8) {
+        match self.kind {
+            Kind::Lru => {
+                let s = self.next();
+                self.entries.get_mut(&k).unwrap().seq = s;
+            }
+            Kind::Lfu => {
+                let s = self.next();
+                let e = self.entries.get_mut(&k).unwrap();
+                e.freq = e.freq.saturating_add(1);
+                e.seq = s;
+                self.count_access();
+            }
+            Kind::Ttl => {}
+        }
+    }
+
+    /// Enters `k` (already in `entries`) into the order as new.
+    fn enter(&mut self, k: u8) {
+        let s = self.next();
+        let e = self.entries.get_mut(&k).unwrap();
+        e.seq = s;
+        e.freq = 1;
+        e.first = s;
+        self.count_access();
+    }
+
+    fn reclaim(&mut self) -> Vec<(u8, u32)> {
+        self.wheel_time = self.wheel_time.max(self.tick());
+        let gone: Vec<u8> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| self.expired(e))
+            .map(|(&k, _)| k)
+            .collect();
+        gone.into_iter()
+            .map(|k| (k, self.entries.remove(&k).unwrap().value))
+            .collect()
+    }
+
+    /// Checks that the policy may evict `k` now (all but `except` are candidates).
+    fn check_victim(&self, k: u8, except: Option<u8>) -> Result<(), String> {
+        let cands = || self.entries.iter().filter(|(kk, _)| Some(**kk) != except);
+        let Some(e) = self.entries.get(&k).filter(|_| Some(k) != except) else {
+            return Err(format!("evicted {k}, which is not a candidate"));
+        };
+        match self.kind {
+            Kind::Lru => {
+                let (&want, _) = cands().min_by_key(|(_, e)| e.seq).unwrap();
+                (want == k)
+                    .then_some(())
+                    .ok_or(format!("evicted {k}, LRU is {want}"))
+            }
+            Kind::Lfu => {
+                let (&want, _) = cands().min_by_key(|(_, e)| (e.freq, e.seq)).unwrap();
+                (want == k)
+                    .then_some(())
+                    .ok_or(format!("evicted {k}, LFU is {want}"))
+            }
+            Kind::Ttl => {
+                let timed: Vec<_> = cands().filter(|(_, e)| e.deadline.is_some()).collect();
+                if timed.is_empty() {
+                    let (&want, _) = cands().min_by_key(|(_, e)| e.first).unwrap();
+                    return (want == k)
+                        .then_some(())
+                        .ok_or(format!("evicted {k}, first inserted is {want}"));
+                }
+                let min = timed
+                    .iter()
+                    .map(|(_, e)| e.deadline.unwrap())
+                    .min()
+                    .unwrap();
+                // The soonest shares its wheel slot with the victim: bound by that width.
+                let width = timed
+                    .iter()
+                    .filter(|(_, e)| e.deadline == Some(min))
+                    .map(|(_, e)| {
+                        if min <= e.placed_at {
+                            1
+                        } else {
+                            1u64 << (6 * level_for(e.placed_at, min))
+                        }
+                    })
+                    .min()
+                    .unwrap();
+                match e.deadline {
+                    Some(d) if d >= min && d - min < width => Ok(()),
+                    other => Err(format!(
+                        "evicted {k} (deadline {other:?}), soonest is {min} (slot width {width})"
+                    )),
+                }
+            }
+        }
+    }
+}
+
+type Ev = (u8, u32, EvictionCause);
+
+fn split(evs: &[Ev]) -> (Vec<Ev>, Vec<Ev>, Vec<Ev>) {
+    let mut expired: Vec<Ev> = evs
+        .iter()
+        .filter(|e| e.2 == EvictionCause::Expired)
+        .cloned()
+        .collect();
+    expired.sort_by_key(|e| e.0);
+    let replaced = evs
+        .iter()
+        .filter(|e| e.2 == EvictionCause::Replaced)
+        .cloned()
+        .collect();
+    let capacity = evs
+        .iter()
+        .filter(|e| e.2 == EvictionCause::Capacity)
+        .cloned()
+        .collect();
+    (expired, replaced, capacity)
+}
+
+/// Runs `ops` against a fresh policy of `kind` and the model; panics on the first
+/// difference, with the step and both answers.
+pub fn run(kind: Kind, capacity: u64, ops: &[Op]) {
+    let clock = ManualClock::new();
+    let w = weigh as fn(&u8, &u32) -> u64;
+    match kind {
+        Kind::Lru => {
+            let p = Lru::<u8, u32>::builder(capacity)
+                .weigher(w)
+                .clock(clock.clone())
+                .build();
+            drive(p.unwrap(), clock, kind, capacity, ops)
+        }
+        Kind::Lfu => {
+            let p = Lfu::<u8, u32>::builder(capacity)
+                .weigher(w)
+                .clock(clock.clone())
+                .build();
+            drive(p.unwrap(), clock, kind, capacity, ops)
+        }
+        Kind::Ttl => {
+            let p = Ttl::<u8, u32>::builder(capacity)
+                .weigher(w)
+                .clock(clock.clone())
+                .build();
+            drive(p.unwrap(), clock, kind, capacity, ops)
+        }
+    }
+}
+
+fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity: u64, ops: &[Op]) {
+    let mut m = Model::new(kind, capacity);
+    for (step, op) in ops.iter().enumerate() {
+        let ctx = |msg: String| format!("{kind:?} cap {capacity} step {step} {op:?}: {msg}");
+        match *op {
+            Op::Get(k) | Op::GetMut(k, _) => {
+                let want = match m.entries.get(&k) {
+                    Some(e) if !m.expired(e) => {
+                        let v = e.value;
+                        m.access(k);
+                        Some(v)
+                    }
+                    _ => None,
+                };
+                let got = if let Op::GetMut(_, delta) = *op {
+                    let got = p.get_mut(&k).map(|v| {
+                        let old = *v;
+                        *v = v.wrapping_add(delta);
+                        old
+                    });
+                    if let Some(e) = m.entries.get_mut(&k).filter(|_| want.is_some()) {
+                        e.value = e.value.wrapping_add(delta);
+                    }
+                    got
+                } else {
+                    p.get(&k).copied()
+                };
+                assert_eq!(got, want, "{}", ctx("get".into()));
+            }
+            Op::Peek(k) => {
+                let want = m.entries.get(&k).filter(|e| !m.expired(e)).map(|e| e.value);
+                assert_eq!(p.peek(&k).copied(), want, "{}", ctx("peek".into()));
+                assert_eq!(p.contains(&k), want.is_some(), "{}", ctx("contains".into()));
+            }
+            Op::Insert { key, value, ttl } => {
+                let weight = weigh(&key, &value).max(1);
+                let result = match ttl {
+                    None => p.insert(key, value),
+                    Some(t) => p.insert_with_ttl(key, value, Duration::from_nanos(t)),
+                };
+                if weight > capacity {
+                    match result {
+                        Err(InsertError::Overweight {
+                            key: k, value: v, ..
+                        }) => {
+                            assert_eq!((k, v), (key, value), "{}", ctx("handed back".into()))
+                        }
+                        other => panic!("{}", ctx(format!("want Overweight, got {other:?}"))),
+                    }
+                    continue;
+                }
+                let deadline = match ttl {
+                    None => None,
+                    Some(t) => match m.deadline_tick(t) {
+                        Some(d) => Some(d),
+                        None => {
+                            assert!(
+                                matches!(result, Err(InsertError::TtlOverflow { .. })),
+                                "{}",
+                                ctx(format!("want TtlOverflow, got {result:?}"))
+                            );
+                            continue;
+                        }
+                    },
+                };
+                let evs: Vec<Ev> = result
+                    .unwrap_or_else(|e| panic!("{}", ctx(format!("refused: {e}"))))
+                    .into_iter()
+                    .map(|e| (e.key, e.value, e.cause))
+                    .collect();
+                let (expired, replaced, evicted) = split(&evs);
+                // 1. Expired entries are reclaimed first.
+                let mut want_expired: Vec<Ev> = if ttl.is_some() || m.any_timed() {
+                    m.reclaim()
+                        .into_iter()
+                        .map(|(k, v)| (k, v, EvictionCause::Expired))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                want_expired.sort_by_key(|e| e.0);
+                assert_eq!(expired, want_expired, "{}", ctx("expired".into()));
+                // 2. Replace or make room.
+                let mut evicted = evicted.into_iter();
+                if let Some(e) = m.entries.get_mut(&key) {
+                    assert_eq!(
+                        replaced,
+                        vec![(key, e.value, EvictionCause::Replaced)],
+                        "{}",
+                        ctx("replaced".into())
+                    );
+                    e.value = value;
+                    e.weight = weight;
+                    if m.weight() > capacity {
+                        while m.weight() > capacity {
+                            let (k, _, _) = evicted
+                                .next()
+                                .unwrap_or_else(|| panic!("{}", ctx("too few evictions".into())));
+                            m.check_victim(k, Some(key))
+                                .unwrap_or_else(|e| panic!("{}", ctx(e)));
+                            m.entries.remove(&k);
+                        }
+                        m.place(key, deadline);
+                        m.enter(key);
+                    } else {
+                        m.place(key, deadline);
+                        m.access(key);
+                    }
+                } else {
+                    assert!(replaced.is_empty(), "{}", ctx("replaced a new key".into()));
+                    while m.weight() + weight > capacity {
+                        let (k, v, _) = evicted
+                            .next()
+                            .unwrap_or_else(|| panic!("{}", ctx("too few evictions".into())));
+                        assert_eq!(
+                            m.entries.get(&k).map(|e| e.value),
+                            Some(v),
+                            "{}",
+                            ctx("value".into())
+                        );
+                        m.check_victim(k, None)
+                            .unwrap_or_else(|e| panic!("{}", ctx(e)));
+                        m.entries.remove(&k);
+                    }
+                    m.entries.insert(
+                        key,
+                        E {
+                            value,
+                            weight,
+                            deadline: None,
+                            placed_at: 0,
+                            seq: 0,
+                            freq: 1,
+                            first: 0,
+                        },
+                    );
+                    m.place(key, deadline);
+                    m.enter(key);
+                }
+                let extra: Vec<_> = evicted.collect();
+                assert!(
+                    extra.is_empty(),
+                    "{}",
+                    ctx(format!("evicted more than needed: {extra:?}"))
+                );
+            }
+            Op::Remove(k) => {
+                let want = m.entries.get(&k).map(|e| {
+                    let cause = if m.expired(e) {
+                        EvictionCause::Expired
+                    } else {
+                        EvictionCause::Removed
+                    };
+                    (k, e.value, cause)
+                });
+                m.entries.remove(&k);
+                let hash = p.hash(&k);
+                let got = p.remove_hashed(hash, &k).map(|e| (e.key, e.value, e.cause));
+                assert_eq!(got, want, "{}", ctx("remove".into()));
+            }
+            Op::Advance(by) => {
+                clock.advance(Duration::from_nanos(by));
+                m.now = m.now.saturating_add(by);
+            }
+            Op::AdvanceNear(k, offset) => {
+                if let Some(d) = m.entries.get(&k).and_then(|e| e.deadline) {
+                    let target = (d << TICK_SHIFT).saturating_add_signed(i64::from(offset));
+                    if target > m.now {
+                        clock.advance(Duration::from_nanos(target - m.now));
+                        m.now = target;
+                    }
+                }
+            }
+            Op::Purge => {
+                let got = split(
+                    &p.purge_expired()
+                        .into_iter()
+                        .map(|e| (e.key, e.value, e.cause))
+                        .collect::<Vec<_>>(),
+                )
+                .0;
+                let mut want: Vec<Ev> = if m.any_timed() {
+                    m.reclaim()
+                        .into_iter()
+                        .map(|(k, v)| (k, v, EvictionCause::Expired))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                want.sort_by_key(|e| e.0);
+                assert_eq!(got, want, "{}", ctx("purge".into()));
+            }
+            Op::SetTtl(k, ttl) => {
+                let live = m.entries.get(&k).is_some_and(|e| !m.expired(e));
+                let got = p.set_ttl(&k, ttl.map(Duration::from_nanos));
+                let want = if !live {
+                    Ok(false)
+                } else {
+                    match ttl {
+                        None => {
+                            m.place(k, None);
+                            Ok(true)
+                        }
+                        Some(t) => match m.deadline_tick(t) {
+                            Some(d) => {
+                                m.place(k, Some(d));
+                                Ok(true)
+                            }
+                            None => Err(TtlError::Overflow(Duration::from_nanos(t))),
+                        },
+                    }
+                };
+                assert_eq!(got, want, "{}", ctx("set_ttl".into()));
+            }
+            Op::Ttl(k) => {
+                let want = m.entries.get(&k).filter(|e| !m.expired(e)).map(|e| {
+                    e.deadline
+                        .map(|d| Duration::from_nanos((d << TICK_SHIFT).saturating_sub(m.now)))
+                });
+                assert_eq!(p.ttl(&k), want, "{}", ctx("ttl".into()));
+            }
+            Op::Retain(modulus) => {
+                let modulus = modulus.max(1);
+                let evs: Vec<Ev> = p
+                    .retain(|_, v| *v % modulus != 0)
+                    .into_iter()
+                    .map(|e| (e.key, e.value, e.cause))
+                    .collect();
+                let mut want: Vec<Ev> = if m.any_timed() {
+                    m.reclaim()
+                        .into_iter()
+                        .map(|(k, v)| (k, v, EvictionCause::Expired))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let dropped: Vec<u8> = m
+                    .entries
+                    .iter()
+                    .filter(|(_, e)| e.value % modulus == 0)
+                    .map(|(&k, _)| k)
+                    .collect();
+                for k in dropped {
+                    let e = m.entries.remove(&k).unwrap();
+                    want.push((k, e.value, EvictionCause::Removed));
+                }
+                let mut got = evs;
+                got.sort_by_key(|e| (e.0, e.2 as u8));
+                want.sort_by_key(|e| (e.0, e.2 as u8));
+                assert_eq!(got, want, "{}", ctx("retain".into()));
+            }
+            Op::Iter => {
+                let mut got: Vec<(u8, u32)> = p.iter().map(|(k, v)| (*k, *v)).collect();
+                got.sort();
+                let want: Vec<(u8, u32)> = m
+                    .entries
+                    .iter()
+                    .filter(|(_, e)| !m.expired(e))
+                    .map(|(&k, e)| (k, e.value))
+                    .collect();
+                assert_eq!(got, want, "{}", ctx("iter".into()));
+            }
+            Op::Clear => {
+                p.clear();
+                m.entries.clear();
+                m.accesses = 0;
+            }
+        }
+        assert_eq!(p.len(), m.entries.len(), "{}", ctx("len".into()));
+        assert_eq!(p.weight(), m.weight(), "{}", ctx("weight".into()));
+        assert!(p.weight() <= capacity, "{}", ctx("over capacity".into()));
+        p.validate()
+            .unwrap_or_else(|e| panic!("{}", ctx(format!("validate: {e}"))));
+    }
+}
