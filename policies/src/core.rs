@@ -179,6 +179,14 @@ pub trait Order<K, V> {
     /// (calling [`Order::on_remove`]) and asks again until the new weight fits.
     fn victim(&mut self, slots: &mut Slots<'_, K, V, Self::Node>) -> Option<u32>;
 
+    /// The core's weight budget, told once when the core is built, before any entry.
+    /// Orders that size themselves from it (TinyLfu's window and sketch) override this;
+    /// the default ignores it.
+    #[inline]
+    fn set_capacity(&mut self, capacity: u64) {
+        let _ = capacity;
+    }
+
     /// Forgets every entry.
     fn clear(&mut self);
 
@@ -281,6 +289,8 @@ impl<K, V, O, W, S, C> Builder<K, V, O, W, S, C> {
         if self.capacity == 0 {
             return Err(ConfigError::ZeroCapacity);
         }
+        let mut order = self.order;
+        order.set_capacity(self.capacity);
         Ok(Core {
             entries: Vec::new(),
             table: HashTable::new(),
@@ -288,7 +298,7 @@ impl<K, V, O, W, S, C> Builder<K, V, O, W, S, C> {
             timers: TimerWheel::default(),
             weight: 0,
             capacity: self.capacity,
-            order: self.order,
+            order,
             weigher: self.weigher,
             hasher: self.hasher,
             clock: self.clock,

@@ -50,6 +50,8 @@ mod lfu;
 mod list;
 mod lru;
 mod policy;
+mod sketch;
+mod tinylfu;
 mod ttl;
 mod weigher;
 mod wheel;
@@ -61,6 +63,8 @@ pub use crate::lfu::{AGING_PERIOD_PER_ENTRY, LfuNode, LfuOrder};
 pub use crate::list::Links;
 pub use crate::lru::LruOrder;
 pub use crate::policy::{Evicted, EvictionCause, Evictions, Policy};
+pub use crate::sketch::{FrequencySketch, SAMPLES_PER_ENTRY};
+pub use crate::tinylfu::{TRANSFER_LIMIT, TinyLfuNode, TinyLfuOrder};
 pub use crate::ttl::TtlOrder;
 pub use crate::weigher::{UnitWeigher, Weigher};
 pub use crate::wheel::TICK_NANOS;
@@ -76,3 +80,9 @@ pub type Lfu<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
 /// Soonest deadline first; entries without a deadline last. See [`TtlOrder`].
 pub type Ttl<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
     Core<K, V, TtlOrder, W, S, C>;
+
+/// W-TinyLFU: an adaptive admission window, a segmented main space and a frequency
+/// sketch that admits a newcomer only if it is more popular than the victim. See
+/// [`TinyLfuOrder`].
+pub type TinyLfu<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
+    Core<K, V, TinyLfuOrder, W, S, C>;

@@ -1,0 +1,368 @@
+//! [`FrequencySketch`]: a Count-Min Sketch of 4-bit counters with a doorkeeper, the
+//! popularity estimate behind [`TinyLfu`](crate::TinyLfu).
+//!
+//! # Layout
+//!
+//! - Counters are 4 bits, 16 to a `u64`, and live in 64-byte blocks (eight `u64`s,
+//!   aligned to a cache line). A key picks one block from its hash, and in it one
+//!   counter in each of 4 rows (row `r` owns words `2r` and `2r + 1`): depth 4, and an
+//!   increment or an estimate touches one cache line. Every index comes from shifts and
+//!   masks of one mixed 64-bit hash: no division anywhere.
+//! - The **doorkeeper** is a bloom filter in front of the sketch (3 bits in one `u64`
+//!   word per key). A key's first increment only sets its doorkeeper bits; later ones
+//!   go to the counters. So keys seen once (most keys, in most traces) cost the
+//!   counters nothing. The estimate is the counters' minimum plus 1 if the doorkeeper
+//!   holds the key.
+//! - **Aging**: after `10 ×` the sketch's nominal entry count of increments (the sample
+//!   period), every counter is halved and the doorkeeper is cleared, so that old
+//!   popularity fades.
+//! - The hash is mixed with a seed: two sketches with different seeds collide on
+//!   different keys.
+//!
+//! # Guarantees
+//!
+//! Between two agings, for a key incremented `t` times:
+//! - the estimate is never below `min(t, 16)` (never an under-estimate, up to
+//!   saturation: a counter stops at 15);
+//! - the over-estimate comes only from other keys sharing a counter in all 4 rows (or
+//!   the doorkeeper's false positive): with `N` increments reaching the counters and a
+//!   row width of `w = 32 ×` blocks, it is at most `e·N/w + 1` except with small
+//!   probability (a Count-Min bound; the tests check it empirically).
+
+/// Increments (samples) between agings, per entry the sketch is sized for.
+pub const SAMPLES_PER_ENTRY: u64 = 10;
+
+/// Keeps 3 bits of every nibble: `(word >> 1) & RESET_MASK` halves 16 counters at once.
+const RESET_MASK: u64 = 0x7777_7777_7777_7777;
+/// The lowest bit of every nibble.
+const ONE_MASK: u64 = 0x1111_1111_1111_1111;
+
+/// One cache line of counters: 4 rows of 32 counters.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(align(64))]
+struct Block([u64; 8]);
+
+/// A Count-Min Sketch of 4-bit counters (depth 4, one 64-byte block per key), with a
+/// doorkeeper and periodic halving. See the [module documentation](self).
+#[derive(Clone, Debug)]
+pub struct FrequencySketch {
+    blocks: Vec<Block>,
+    block_mask: u64,
+    doorkeeper: Vec<u64>,
+    door_mask: u64,
+    seed: u64,
+    /// Entries the sketch is sized for.
+    entries: u64,
+    /// Increments since the last aging.
+    samples: u64,
+    /// Increments between agings.
+    period: u64,
+    /// Number of agings so far.
+    resets: u64,
+}
+
+/// A strong 64-bit mixer (the splitmix64 finalizer).
+#[inline]
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl FrequencySketch {
+    /// A sketch for about `entries` distinct popular keys (at least 64), with its hash
+    /// mixed with `seed`. It takes 8 bytes per entry (rounded up to a power of two) for
+    /// the counters and 2 more for the doorkeeper.
+    pub fn new(entries: u64, seed: u64) -> Self {
+        let entries = entries.clamp(64, 1 << 40).next_power_of_two();
+        // 16 counters (one u64) per entry, 8 words per block.
+        let blocks = (entries / 8) as usize;
+        // 16 doorkeeper bits per entry.
+        let door_words = (entries / 4) as usize;
+        FrequencySketch {
+            blocks: vec![Block::default(); blocks],
+            block_mask: blocks as u64 - 1,
+            doorkeeper: vec![0; door_words],
+            door_mask: door_words as u64 - 1,
+            seed: mix(seed ^ 0x6a09_e667_f3bc_c908),
+            entries,
+            samples: 0,
+            period: entries * SAMPLES_PER_ENTRY,
+            resets: 0,
+        }
+    }
+
+    /// The number of entries this sketch is sized for (a power of two).
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// Increments between two agings.
+    pub fn sample_period(&self) -> u64 {
+        self.period
+    }
+
+    /// Increments since the last aging.
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// How many times the sketch has aged (halved its counters).
+    pub fn resets(&self) -> u64 {
+        self.resets
+    }
+
+    /// The width of one row (counters per row): `32 ×` the number of blocks.
+    pub fn row_width(&self) -> u64 {
+        self.blocks.len() as u64 * 32
+    }
+
+    /// The mixed hash of a key: block bits from the top, counter bits from the bottom.
+    #[inline]
+    fn spread(&self, hash: u64) -> u64 {
+        mix(hash ^ self.seed)
+    }
+
+    /// The doorkeeper word and bits of a mixed hash.
+    #[inline]
+    fn door(&self, h: u64) -> (usize, u64) {
+        let word = ((h >> 20) & self.door_mask) as usize;
+        let bits = (1u64 << ((h >> 40) & 63)) | (1 << ((h >> 46) & 63)) | (1 << ((h >> 52) & 63));
+        (word, bits)
+    }
+
+    /// The block of a mixed hash.
+    #[inline]
+    fn block(&self, h: u64) -> usize {
+        (h.rotate_right(32) & self.block_mask) as usize
+    }
+
+    /// Word (in the block) and bit shift of row `r`'s counter.
+    #[inline]
+    fn counter(h: u64, r: u32) -> (usize, u32) {
+        let c = (h >> (5 * r)) & 31;
+        ((2 * r as u64 + (c & 1)) as usize, ((c >> 1) as u32) << 2)
+    }
+
+    /// Records one occurrence of the key with this `hash`. Ages the sketch when the
+    /// sample period is reached. O(1), except the aging itself: O(size) once per
+    /// period, so O(1) amortized.
+    #[inline]
+    pub fn increment(&mut self, hash: u64) {
+        let h = self.spread(hash);
+        let (word, bits) = self.door(h);
+        let door = &mut self.doorkeeper[word];
+        if *door & bits != bits {
+            *door |= bits;
+        } else {
+            let b = self.block(h);
+            let block = &mut self.blocks[b].0;
+            for r in 0..4 {
+                let (w, shift) = Self::counter(h, r);
+                if (block[w] >> shift) & 0xf != 0xf {
+                    block[w] += 1 << shift;
+                }
+            }
+        }
+        self.samples += 1;
+        if self.samples >= self.period {
+            self.reset();
+        }
+    }
+
+    /// The estimated number of occurrences of the key with this `hash` since the last
+    /// aging (up to halvings before it), in `0..=16`.
+    #[inline]
+    pub fn estimate(&self, hash: u64) -> u32 {
+        let h = self.spread(hash);
+        let (word, bits) = self.door(h);
+        if self.doorkeeper[word] & bits != bits {
+            // Not even seen once since the doorkeeper was cleared: whatever the
+            // counters hold is history (halved).
+            return self.counters(h);
+        }
+        1 + self.counters(h)
+    }
+
+    #[inline]
+    fn counters(&self, h: u64) -> u32 {
+        let block = &self.blocks[self.block(h)].0;
+        let mut min = 15;
+        for r in 0..4 {
+            let (w, shift) = Self::counter(h, r);
+            min = min.min(((block[w] >> shift) & 0xf) as u32);
+        }
+        min
+    }
+
+    /// Ages the sketch now: halves every counter, clears the doorkeeper, and halves the
+    /// sample count (less the remainders lost in the halving).
+    pub fn reset(&mut self) {
+        let mut odd = 0u64;
+        for block in &mut self.blocks {
+            for w in &mut block.0 {
+                odd += u64::from((*w & ONE_MASK).count_ones());
+                *w = (*w >> 1) & RESET_MASK;
+            }
+        }
+        self.doorkeeper.fill(0);
+        self.samples = (self.samples / 2).saturating_sub(odd / 4);
+        self.resets += 1;
+    }
+
+    /// Grows the sketch (never shrinks it) to hold about `entries` keys, without losing
+    /// any count: each doubling copies every block (and doorkeeper word) into its new
+    /// twin, and a key's new block is either its old one or that twin. The sample
+    /// period grows with it. O(new size).
+    pub fn grow_to(&mut self, entries: u64) {
+        let target = entries.clamp(64, 1 << 40).next_power_of_two();
+        while self.entries < target {
+            self.blocks.extend_from_within(..);
+            self.doorkeeper.extend_from_within(..);
+            self.block_mask = self.blocks.len() as u64 - 1;
+            self.door_mask = self.doorkeeper.len() as u64 - 1;
+            self.entries *= 2;
+            self.period = self.entries * SAMPLES_PER_ENTRY;
+        }
+    }
+
+    /// Forgets everything (counters, doorkeeper and samples).
+    pub fn clear(&mut self) {
+        self.blocks.fill(Block::default());
+        self.doorkeeper.fill(0);
+        self.samples = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic stream of key hashes.
+    fn keys(n: u64, seed: u64) -> impl Iterator<Item = u64> {
+        (0..n).map(move |i| mix(i.wrapping_add(seed.wrapping_mul(0x9e37_79b9))))
+    }
+
+    #[test]
+    fn counts_and_saturates() {
+        let mut s = FrequencySketch::new(1024, 7);
+        assert_eq!(s.estimate(42), 0);
+        s.increment(42);
+        assert_eq!(s.estimate(42), 1);
+        for t in 2..=16 {
+            s.increment(42);
+            assert!(s.estimate(42) >= t, "estimate below {t}");
+        }
+        for _ in 0..10 {
+            s.increment(42);
+        }
+        assert_eq!(s.estimate(42), 16);
+    }
+
+    #[test]
+    fn never_underestimates_between_resets() {
+        let mut s = FrequencySketch::new(4096, 1);
+        let mut truth = std::collections::HashMap::new();
+        // Zipf-ish: key k occurs about 64/k times; stays under one sample period.
+        let mut n = 0u64;
+        for k in 1..2000u64 {
+            let h = mix(k);
+            for _ in 0..(64 / k).max(1) {
+                s.increment(h);
+                *truth.entry(h).or_insert(0u32) += 1;
+                n += 1;
+            }
+        }
+        assert!(n < s.sample_period(), "test must not age the sketch");
+        assert_eq!(s.resets(), 0);
+        for (&h, &t) in &truth {
+            assert!(
+                s.estimate(h) >= t.min(16),
+                "key {h:x}: {} < {t}",
+                s.estimate(h)
+            );
+        }
+    }
+
+    #[test]
+    fn overestimate_within_count_min_bound() {
+        // Fill a small sketch with many distinct keys, each incremented twice (so all
+        // reach the counters), then measure the error on fresh keys incremented twice.
+        let mut s = FrequencySketch::new(256, 3);
+        let mut counted = 0u64;
+        for h in keys(1000, 11) {
+            s.increment(h);
+            s.increment(h);
+            counted += 1; // the second increment reaches the counters
+        }
+        assert_eq!(s.resets(), 0);
+        let w = s.row_width() as f64;
+        let bound = (std::f64::consts::E * counted as f64 / w).ceil() as u32 + 1;
+        let mut over = 0;
+        let probes: Vec<u64> = keys(250, 99).collect();
+        for &h in &probes {
+            s.increment(h);
+            s.increment(h);
+            let e = s.estimate(h);
+            assert!(e >= 2);
+            if e - 2 > bound {
+                over += 1;
+            }
+        }
+        assert_eq!(s.resets(), 0, "test must not age the sketch");
+        // Count-Min: each row exceeds e·N/w with probability <= 1/e; 4 rows: e^-4 ≈ 2%.
+        assert!(
+            over * 100 <= probes.len() * 5,
+            "{over} of {} above {bound}",
+            probes.len()
+        );
+    }
+
+    #[test]
+    fn ages_after_the_sample_period() {
+        let mut s = FrequencySketch::new(64, 5);
+        let period = s.sample_period();
+        for _ in 0..15 {
+            s.increment(1);
+        }
+        assert!(s.estimate(1) >= 15);
+        for h in keys(period - 15 - 1, 3) {
+            s.increment(h | 1 << 63);
+        }
+        assert_eq!(s.resets(), 0);
+        s.increment(2);
+        assert_eq!(s.resets(), 1);
+        assert!(s.samples() < period / 2 + 1);
+        // Key 1 had 14 increments in its counters (its first set the doorkeeper), plus
+        // collisions: halved, and the doorkeeper cleared.
+        let e = s.estimate(1);
+        assert!((7..15).contains(&e), "halved estimate {e}");
+    }
+
+    #[test]
+    fn growing_keeps_every_count() {
+        let mut s = FrequencySketch::new(64, 9);
+        let hs: Vec<u64> = keys(300, 5).collect();
+        for (n, &h) in hs.iter().enumerate() {
+            for _ in 0..n % 5 {
+                s.increment(h);
+            }
+        }
+        let before: Vec<u32> = hs.iter().map(|&h| s.estimate(h)).collect();
+        s.grow_to(1000);
+        assert_eq!(s.entries(), 1024);
+        assert_eq!(s.sample_period(), 10240);
+        let after: Vec<u32> = hs.iter().map(|&h| s.estimate(h)).collect();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn seeds_change_collisions() {
+        let a = FrequencySketch::new(64, 1);
+        let b = FrequencySketch::new(64, 2);
+        let same = (0..1000u64)
+            .filter(|&h| a.block(a.spread(h)) == b.block(b.spread(h)))
+            .count();
+        assert!(same < 200, "{same} keys share a block under both seeds");
+    }
+}

@@ -1,0 +1,632 @@
+//! [`TinyLfuOrder`]: W-TinyLFU, an admission window in front of a segmented LRU, with a
+//! frequency sketch as the bouncer, and a window that adapts to the workload.
+//!
+//! # The rule
+//!
+//! - Entries live in three LRU lists: the **window** (about 1% of the capacity at
+//!   first), and the main space split into **probation** and **protected** (80% of
+//!   main). A new entry enters the window. A window hit moves it to the window's back; a
+//!   probation hit promotes it to protected (whose least recent entries are demoted to
+//!   probation's back when protected is over its share); a protected hit moves it to
+//!   protected's back.
+//! - Every new entry and every hit is counted in a [`FrequencySketch`] (4-bit counters,
+//!   depth 4, one 64-byte block per key, a doorkeeper, halved every `10 ×` capacity
+//!   samples).
+//! - When the cache is full, the core asks for a victim. If the window is at or over its
+//!   share, its least recent entry (the *candidate*) competes with main's least recent
+//!   (probation's front, else protected's): the candidate is admitted to probation only
+//!   if the sketch estimates it more popular than the victim, and the loser is evicted.
+//!   An attacker could keep a victim artificially hot so that nothing is admitted: a
+//!   warm candidate (estimate >= 6) that loses is still admitted with probability 1/128,
+//!   from a seeded generator. With the window under its share, main's victim goes.
+//!   While the cache is not full, window overflow moves to probation unopposed.
+//! - **Hill climbing**: hits and misses (new entries) are sampled over one sketch
+//!   period; at the end of each sample the window share moves by a step, in the same
+//!   direction as last time if the hit ratio improved and in the other one if it
+//!   dropped. The step starts at 6.25% of the capacity, decays by 2% each sample, and
+//!   restarts when the hit ratio jumps by 5 points or more (the workload changed). A
+//!   window that grows takes share from protected and pulls main's coldest entries in;
+//!   one that shrinks pushes its coldest entries into probation. At most
+//!   [`TRANSFER_LIMIT`] entries move per operation; the rest follow on later ones.
+//!
+//! This follows the design of Caffeine's W-TinyLFU (Einziger, Friedman & Manes, "TinyLFU:
+//! A Highly Efficient Cache Admission Policy", and the hill climber of "Adaptive
+//! Software Cache Management", Middleware'18), written afresh for the [`Core`].
+//!
+//! # Sizing
+//!
+//! The order needs the core's capacity (the window's share and the sketch's width): the
+//! core tells it through [`Order::set_capacity`] when it is built, so
+//! `TinyLfu::new(capacity)` and the builder just work. The sketch starts at
+//! `min(capacity, 1024)` entries and grows without losing counts as the number of
+//! entries grows (so a byte budget does not buy a sketch sized in bytes). An order that
+//! was never told its capacity keeps everything in the window until the first eviction,
+//! then takes the weight it holds as its capacity.
+//!
+//! # Weights, deadlines, removals
+//!
+//! Each node records the weight it was accounted with, so that a write that changes an
+//! entry's weight, and a removal at any time (expiry, `remove`, `retain`), keep the
+//! segment weights exact. Deadlines are the core's business.
+//!
+//! # Invariants (checked by [`Order::validate`])
+//!
+//! - every entry is in exactly one of the three lists, the one its node names;
+//! - each segment's weight is the sum of its members' recorded weights;
+//! - `window_max + main_max == capacity` and `protected_max <= main_max`.
+//!
+//! Every hook is O(1) amortized: the sketch's halving is O(width) once per `10 ×` width
+//! samples, and window resizing moves at most [`TRANSFER_LIMIT`] entries per call.
+
+use crate::core::{Entry, Order, Slots};
+use crate::list::{Linked, Links, List};
+use crate::sketch::FrequencySketch;
+
+/// Most entries moved between segments by one operation when the window is resized.
+pub const TRANSFER_LIMIT: usize = 128;
+
+const WINDOW: u32 = 0;
+const PROBATION: u32 = 1;
+const PROTECTED: u32 = 2;
+const QUEUE_MASK: u32 = 3;
+
+/// A candidate at least this popular that loses admission may still get in (1/128).
+const WARM: u32 = 6;
+/// Initial window share (of the capacity), in hundredths.
+const WINDOW_PERCENT: u64 = 1;
+/// Protected share of main, in tenths.
+const PROTECTED_TENTHS: u64 = 8;
+/// Hill climbing: the first step (and a restarted one), as a fraction of the capacity.
+const STEP_FRACTION: f64 = 0.0625;
+/// Hill climbing: each step is this fraction of the previous one.
+const STEP_DECAY: f64 = 0.98;
+/// Hill climbing: a hit ratio change at least this large restarts the step.
+const RESTART_THRESHOLD: f64 = 0.05;
+/// The sketch starts at most this large, and grows with the entries.
+const INITIAL_SKETCH: u64 = 1024;
+
+/// An entry's TinyLFU state: its links in its segment, its sketch key and segment, and
+/// the weight it is accounted with.
+#[derive(Clone, Copy, Debug)]
+pub struct TinyLfuNode {
+    links: Links,
+    /// The sketch key (30 bits of the hash) in the high bits, the segment in the low 2.
+    tag: u32,
+    weight: u32,
+}
+
+impl Default for TinyLfuNode {
+    fn default() -> Self {
+        TinyLfuNode {
+            links: Links::UNLINKED,
+            tag: QUEUE_MASK,
+            weight: 0,
+        }
+    }
+}
+
+impl TinyLfuNode {
+    #[inline]
+    fn queue(&self) -> u32 {
+        self.tag & QUEUE_MASK
+    }
+
+    #[inline]
+    fn key(&self) -> u64 {
+        u64::from(self.tag >> 2)
+    }
+
+    #[inline]
+    fn set_queue(&mut self, q: u32) {
+        self.tag = (self.tag & !QUEUE_MASK) | q;
+    }
+}
+
+impl Linked for TinyLfuNode {
+    #[inline]
+    fn links(&self) -> &Links {
+        &self.links
+    }
+    #[inline]
+    fn links_mut(&mut self) -> &mut Links {
+        &mut self.links
+    }
+}
+
+/// The sketch key of a table hash: 30 bits that depend on all 64 (the sharded layer
+/// fixes some hash bits per shard; a multiply spreads the rest into the top).
+#[inline]
+fn sketch_key(hash: u64) -> u32 {
+    ((hash ^ (hash >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 34) as u32
+}
+
+/// The W-TinyLFU eviction order. See [`TinyLfu`](crate::TinyLfu) and the
+/// [module documentation](self) for the rule.
+///
+/// `Default` draws a random seed (for the sketch's hash and the admission coin);
+/// [`TinyLfuOrder::with_seed`] makes runs reproducible:
+///
+/// ```
+/// use polycache_policies::{Policy, TinyLfu, TinyLfuOrder};
+/// let mut cache = TinyLfu::<u64, u64>::builder(100)
+///     .order(TinyLfuOrder::with_seed(7))
+///     .build()
+///     .unwrap();
+/// for k in 0..1000 {
+///     if cache.get(&(k % 150)).is_none() {
+///         cache.insert(k % 150, k).unwrap();
+///     }
+/// }
+/// assert!(cache.len() <= 100);
+/// cache.validate().unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct TinyLfuOrder {
+    window: List,
+    probation: List,
+    protected: List,
+    window_weight: u64,
+    probation_weight: u64,
+    protected_weight: u64,
+    /// The core's capacity; 0 until told (or inferred at the first eviction).
+    capacity: u64,
+    window_max: u64,
+    protected_max: u64,
+    sketch: FrequencySketch,
+    seed: u64,
+    rng: u64,
+    /// Set by the first eviction: the cache has been full.
+    full: bool,
+    hits: u64,
+    misses: u64,
+    prev_hit_rate: f64,
+    step: f64,
+    /// Window resizing still to do, in weight: positive grows the window.
+    pending: i64,
+    admitted: u64,
+    rejected: u64,
+}
+
+impl Default for TinyLfuOrder {
+    /// An order with a random seed.
+    fn default() -> Self {
+        Self::with_seed(ahash::RandomState::new().hash_one(0x7419_u64))
+    }
+}
+
+impl TinyLfuOrder {
+    /// An order whose sketch hash and admission coin come from `seed`: two caches with
+    /// the same seed, hasher and operations behave identically.
+    pub fn with_seed(seed: u64) -> Self {
+        TinyLfuOrder {
+            window: List::new(),
+            probation: List::new(),
+            protected: List::new(),
+            window_weight: 0,
+            probation_weight: 0,
+            protected_weight: 0,
+            capacity: 0,
+            window_max: u64::MAX,
+            protected_max: 0,
+            sketch: FrequencySketch::new(64, seed),
+            seed,
+            rng: seed | 1,
+            full: false,
+            hits: 0,
+            misses: 0,
+            prev_hit_rate: 0.0,
+            step: 0.0,
+            pending: 0,
+            admitted: 0,
+            rejected: 0,
+        }
+    }
+
+    /// An order already sized for `capacity` (the core resizes it to its own capacity
+    /// when built, so this is only useful for an order used outside a [`Core`]).
+    ///
+    /// [`Core`]: crate::Core
+    pub fn new(capacity: u64, seed: u64) -> Self {
+        let mut order = Self::with_seed(seed);
+        order.configure(capacity);
+        order
+    }
+
+    fn configure(&mut self, capacity: u64) {
+        let capacity = capacity.max(1);
+        self.capacity = capacity;
+        let window = (u128::from(capacity) * u128::from(WINDOW_PERCENT)).div_ceil(100) as u64;
+        self.window_max = window.clamp(1, capacity);
+        let main = capacity - self.window_max;
+        self.protected_max = (u128::from(main) * u128::from(PROTECTED_TENTHS) / 10) as u64;
+        self.step = -STEP_FRACTION * capacity as f64;
+        self.pending = 0;
+        self.sketch = FrequencySketch::new(capacity.min(INITIAL_SKETCH), self.seed);
+    }
+
+    /// The weight budget this order is sized for (0 if it has not been told yet).
+    pub fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// The window's current share of the capacity (it adapts by hill climbing).
+    pub fn window_max(&self) -> u64 {
+        self.window_max
+    }
+
+    /// The protected segment's current share of the capacity.
+    pub fn protected_max(&self) -> u64 {
+        self.protected_max
+    }
+
+    /// The weights held by the window, probation and protected segments.
+    pub fn segment_weights(&self) -> (u64, u64, u64) {
+        (
+            self.window_weight,
+            self.probation_weight,
+            self.protected_weight,
+        )
+    }
+
+    /// Total weight of the entries this order holds.
+    pub fn weight(&self) -> u64 {
+        self.window_weight + self.probation_weight + self.protected_weight
+    }
+
+    /// The frequency sketch.
+    pub fn sketch(&self) -> &FrequencySketch {
+        &self.sketch
+    }
+
+    /// How many window candidates were admitted to main, and how many were rejected.
+    pub fn admissions(&self) -> (u64, u64) {
+        (self.admitted, self.rejected)
+    }
+
+    #[inline]
+    fn list(&mut self, q: u32) -> (&mut List, &mut u64) {
+        match q {
+            WINDOW => (&mut self.window, &mut self.window_weight),
+            PROBATION => (&mut self.probation, &mut self.probation_weight),
+            _ => (&mut self.protected, &mut self.protected_weight),
+        }
+    }
+
+    /// Moves member `i` from its segment to the back of segment `to`.
+    #[inline]
+    fn transfer<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32, to: u32) {
+        let node = slots.entries[i as usize].node;
+        let w = u64::from(node.weight);
+        let (list, weight) = self.list(node.queue());
+        list.remove(slots.entries, i);
+        *weight -= w;
+        let (list, weight) = self.list(to);
+        list.push_back(slots.entries, i);
+        *weight += w;
+        slots.entries[i as usize].node.set_queue(to);
+    }
+
+    #[inline]
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Whether `candidate` should replace `victim` in main.
+    fn admit<K, V>(
+        &mut self,
+        slots: &Slots<'_, K, V, TinyLfuNode>,
+        candidate: u32,
+        victim: u32,
+    ) -> bool {
+        let c = self
+            .sketch
+            .estimate(slots.entries[candidate as usize].node.key());
+        let v = self
+            .sketch
+            .estimate(slots.entries[victim as usize].node.key());
+        if c > v {
+            true
+        } else {
+            c >= WARM && self.next_random() >> 57 == 0
+        }
+    }
+
+    /// Moves window overflow to probation (only while the cache has room: no contest).
+    fn balance_window<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
+        while self.window_weight > self.window_max {
+            let Some(i) = self.window.front() else { break };
+            self.transfer(slots, i, PROBATION);
+        }
+    }
+
+    /// Demotes protected's least recent entries while it is over its share.
+    fn demote_protected<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
+        while self.protected_weight > self.protected_max {
+            let Some(i) = self.protected.front() else {
+                break;
+            };
+            self.transfer(slots, i, PROBATION);
+        }
+    }
+
+    /// Counts a request for the hill climber and, at the end of a sample, picks the
+    /// next window adjustment; then carries out (part of) any pending adjustment.
+    #[inline]
+    fn climb<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
+        if !self.full {
+            return;
+        }
+        let requests = self.hits + self.misses;
+        if requests >= self.sketch.sample_period() {
+            let hit_rate = self.hits as f64 / requests as f64;
+            let change = hit_rate - self.prev_hit_rate;
+            let amount = if change >= 0.0 { self.step } else { -self.step };
+            self.step = if change.abs() >= RESTART_THRESHOLD {
+                STEP_FRACTION * self.capacity as f64 * amount.signum()
+            } else {
+                STEP_DECAY * amount
+            };
+            self.prev_hit_rate = hit_rate;
+            self.pending = amount as i64;
+            self.hits = 0;
+            self.misses = 0;
+        }
+        if self.pending > 0 {
+            self.grow_window(slots);
+        } else if self.pending < 0 {
+            self.shrink_window(slots);
+        }
+    }
+
+    fn grow_window<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
+        let mut quota = (self.pending as u64).min(self.protected_max);
+        self.protected_max -= quota;
+        self.window_max += quota;
+        self.demote_protected(slots);
+        let mut moved = 0;
+        let mut done = true;
+        while let Some(i) = self.probation.front().or(self.protected.front()) {
+            let w = u64::from(slots.entries[i as usize].node.weight);
+            if quota < w {
+                break;
+            }
+            if moved == TRANSFER_LIMIT {
+                done = false;
+                break;
+            }
+            quota -= w;
+            moved += 1;
+            self.transfer(slots, i, WINDOW);
+        }
+        self.protected_max += quota;
+        self.window_max -= quota;
+        self.pending = if done { 0 } else { quota as i64 };
+    }
+
+    fn shrink_window<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
+        let mut quota = self
+            .pending
+            .unsigned_abs()
+            .min(self.window_max.saturating_sub(1));
+        self.protected_max += quota;
+        self.window_max -= quota;
+        let mut moved = 0;
+        let mut done = true;
+        while let Some(i) = self.window.front() {
+            let w = u64::from(slots.entries[i as usize].node.weight);
+            if quota < w {
+                break;
+            }
+            if moved == TRANSFER_LIMIT {
+                done = false;
+                break;
+            }
+            quota -= w;
+            moved += 1;
+            self.transfer(slots, i, PROBATION);
+        }
+        self.protected_max -= quota;
+        self.window_max += quota;
+        self.pending = if done { 0 } else { -(quota as i64) };
+    }
+
+    /// Re-accounts entry `i` if the core changed its weight (a write of a new value).
+    #[inline]
+    fn reweigh<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32) {
+        let w = slots.weight(i) as u32;
+        let node = &mut slots.entries[i as usize].node;
+        if node.weight != w {
+            let old = u64::from(node.weight);
+            node.weight = w;
+            let q = node.queue();
+            let (_, weight) = self.list(q);
+            *weight = *weight - old + u64::from(w);
+        }
+    }
+}
+
+impl<K, V> Order<K, V> for TinyLfuOrder {
+    type Node = TinyLfuNode;
+
+    fn set_capacity(&mut self, capacity: u64) {
+        self.configure(capacity);
+    }
+
+    #[inline]
+    fn on_insert(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32, hash: u64) {
+        let key = sketch_key(hash);
+        let w = slots.weight(i) as u32;
+        let node = &mut slots.entries[i as usize].node;
+        node.tag = (key << 2) | WINDOW;
+        node.weight = w;
+        self.window.push_back(slots.entries, i);
+        self.window_weight += u64::from(w);
+        self.sketch.increment(u64::from(key));
+        self.misses += 1;
+        let len = slots.len() as u64;
+        if len > self.sketch.entries() && self.sketch.entries() < self.capacity {
+            self.sketch
+                .grow_to(len.saturating_mul(2).min(self.capacity));
+        }
+        self.climb(slots);
+        self.balance_window(slots);
+    }
+
+    #[inline]
+    fn on_access(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32, _: u64) {
+        self.reweigh(slots, i);
+        let node = slots.entries[i as usize].node;
+        self.sketch.increment(node.key());
+        self.hits += 1;
+        match node.queue() {
+            WINDOW => {
+                self.window.move_to_back(slots.entries, i);
+                self.balance_window(slots);
+            }
+            PROBATION => {
+                if u64::from(node.weight) <= self.protected_max {
+                    self.transfer(slots, i, PROTECTED);
+                    self.demote_protected(slots);
+                } else {
+                    self.probation.move_to_back(slots.entries, i);
+                }
+            }
+            _ => {
+                self.protected.move_to_back(slots.entries, i);
+                self.demote_protected(slots);
+            }
+        }
+        self.climb(slots);
+    }
+
+    #[inline]
+    fn on_remove(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32) {
+        let node = slots.entries[i as usize].node;
+        let (list, weight) = self.list(node.queue());
+        list.remove(slots.entries, i);
+        *weight -= u64::from(node.weight);
+    }
+
+    #[inline]
+    fn on_relocate(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, from: u32, to: u32) {
+        let q = slots.entries[to as usize].node.queue();
+        self.list(q).0.relocate(slots.entries, from, to);
+    }
+
+    fn victim(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) -> Option<u32> {
+        if !self.full {
+            self.full = true;
+            // The climber samples the full cache only.
+            self.hits = 0;
+            self.misses = 0;
+            if self.capacity == 0 {
+                // Never told: the weight held now is (about) the budget.
+                self.configure(self.weight());
+                self.balance_window(slots);
+            }
+        }
+        let candidate = if self.window_weight >= self.window_max {
+            self.window.front()
+        } else {
+            None
+        };
+        let main = self.probation.front().or(self.protected.front());
+        match (candidate, main) {
+            (Some(c), Some(v)) => {
+                if self.admit(slots, c, v) {
+                    self.admitted += 1;
+                    self.transfer(slots, c, PROBATION);
+                    Some(v)
+                } else {
+                    self.rejected += 1;
+                    Some(c)
+                }
+            }
+            (Some(c), None) => Some(c),
+            (None, Some(v)) => Some(v),
+            (None, None) => self.window.front(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.window.clear();
+        self.probation.clear();
+        self.protected.clear();
+        self.window_weight = 0;
+        self.probation_weight = 0;
+        self.protected_weight = 0;
+        self.pending = 0;
+    }
+
+    fn validate(&self, entries: &[Entry<K, V, TinyLfuNode>]) -> Result<(), String> {
+        let segments = [
+            ("window", WINDOW, &self.window, self.window_weight),
+            (
+                "probation",
+                PROBATION,
+                &self.probation,
+                self.probation_weight,
+            ),
+            (
+                "protected",
+                PROTECTED,
+                &self.protected,
+                self.protected_weight,
+            ),
+        ];
+        let mut members = 0;
+        for (name, q, list, weight) in segments {
+            let mut sum = 0u64;
+            list.validate(entries, |i| {
+                let node = &entries[i as usize].node;
+                if node.queue() != q {
+                    return Err(format!("{name} member {i} says segment {}", node.queue()));
+                }
+                if node.weight == 0 {
+                    return Err(format!("{name} member {i} has weight 0"));
+                }
+                sum += u64::from(node.weight);
+                Ok(())
+            })?;
+            if sum != weight {
+                return Err(format!("{name} weighs {sum}, accounted {weight}"));
+            }
+            members += list.len();
+        }
+        if members != entries.len() {
+            return Err(format!(
+                "segments hold {members} of {} entries",
+                entries.len()
+            ));
+        }
+        if self.capacity > 0 {
+            if self.window_max == 0 || self.window_max > self.capacity {
+                return Err(format!(
+                    "window share {} of {}",
+                    self.window_max, self.capacity
+                ));
+            }
+            let main_max = self.capacity - self.window_max;
+            if self.protected_max > main_max {
+                return Err(format!(
+                    "protected share {} over main's {main_max}",
+                    self.protected_max
+                ));
+            }
+            if self.weight() > self.capacity {
+                return Err(format!(
+                    "holds {} over capacity {}",
+                    self.weight(),
+                    self.capacity
+                ));
+            }
+        }
+        Ok(())
+    }
+}
