@@ -1,0 +1,107 @@
+//! Single-flight loading for [`Cache::get_or_insert_with`](crate::Cache::get_or_insert_with).
+//!
+//! # Protocol
+//!
+//! - Each shard keeps, under its own lock, the list of keys being loaded ([`Flights`]),
+//!   each with a shared [`Flight`] slot.
+//! - A caller that misses looks in that list under the same lock: if the key is being
+//!   loaded it takes the slot and waits on it (no shard lock held); otherwise it
+//!   registers a new slot and becomes the leader.
+//! - The leader runs the loader outside any lock. On success it takes the shard lock
+//!   once to store the value *and* unregister the slot (so a later caller finds either
+//!   the slot or the value, never neither while a load is running), then publishes the
+//!   value to the waiters.
+//! - On an error or a panic (a drop guard), the leader unregisters the slot and marks it
+//!   abandoned; waiters wake and start over, so one of them runs its own loader. Nothing
+//!   is cached.
+
+use std::sync::Arc;
+
+use crate::sync::{Condvar, Mutex};
+
+enum State<V> {
+    Running,
+    Done(V),
+    Abandoned,
+}
+
+/// The slot waiters block on while a leader loads one key.
+pub(crate) struct Flight<V> {
+    state: Mutex<State<V>>,
+    changed: Condvar,
+}
+
+impl<V: Clone> Flight<V> {
+    pub(crate) fn new() -> Self {
+        Flight {
+            state: Mutex::new(State::Running),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Blocks until the leader finishes: `Some(value)`, or `None` if it gave up.
+    pub(crate) fn wait(&self) -> Option<V> {
+        let mut state = self.state.lock();
+        loop {
+            match &*state {
+                State::Running => state = self.changed.wait(state),
+                State::Done(v) => return Some(v.clone()),
+                State::Abandoned => return None,
+            }
+        }
+    }
+
+    /// Publishes the outcome and wakes every waiter.
+    pub(crate) fn finish(&self, outcome: Option<V>) {
+        *self.state.lock() = match outcome {
+            Some(v) => State::Done(v),
+            None => State::Abandoned,
+        };
+        self.changed.notify_all();
+    }
+}
+
+/// The keys being loaded in one shard. Few at a time (at most one per loading thread),
+/// so a vector scanned by hash is enough.
+pub(crate) struct Flights<K, V> {
+    running: Vec<(u64, K, Arc<Flight<V>>)>,
+}
+
+impl<K, V> Default for Flights<K, V> {
+    fn default() -> Self {
+        Flights {
+            running: Vec::new(),
+        }
+    }
+}
+
+impl<K: Eq, V> Flights<K, V> {
+    /// The slot of `key`, if it is being loaded.
+    #[inline]
+    pub(crate) fn find(&self, hash: u64, key: &K) -> Option<&Arc<Flight<V>>> {
+        self.running
+            .iter()
+            .find(|(h, k, _)| *h == hash && k == key)
+            .map(|(_, _, f)| f)
+    }
+
+    pub(crate) fn register(&mut self, hash: u64, key: K, flight: Arc<Flight<V>>) {
+        self.running.push((hash, key, flight));
+    }
+
+    /// Unregisters `flight` (by identity).
+    pub(crate) fn unregister(&mut self, flight: &Arc<Flight<V>>) {
+        if let Some(i) = self
+            .running
+            .iter()
+            .position(|(_, _, f)| Arc::ptr_eq(f, flight))
+        {
+            self.running.swap_remove(i);
+        }
+    }
+
+    /// Number of loads running in this shard.
+    pub(crate) fn len(&self) -> usize {
+        self.running.len()
+    }
+}

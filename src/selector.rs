@@ -1,0 +1,187 @@
+//! [`ShardSelector`]: one hash per operation, and the shard it routes to.
+//!
+//! # Invariants
+//!
+//! - A key is hashed once per operation, with a seeded [`ahash::RandomState`]; the same
+//!   hash is handed to the shard's policy through the `Policy::*_hashed` methods, so every
+//!   shard's policy is built with a clone of this hasher (then `policy.hash(k)` equals
+//!   [`ShardSelector::hash`]`(k)`).
+//! - The shard index comes from the bits just below the top 7:
+//!   `(hash >> (57 - log2(n))) & (n - 1)`. hashbrown picks a bucket from the low bits and
+//!   keeps the top 7 bits as its control tag, so keys routed to one shard still spread
+//!   over all of that shard's buckets and tags (`tests/routing.rs` checks it).
+//! - The default hasher is seeded at random per instance, so keys chosen by a user
+//!   cannot be aimed at one shard; [`ShardSelector::with_seed`] is for reproducible tests.
+
+use std::hash::Hash;
+
+use crate::error::BuildError;
+use crate::sharded::MAX_SHARDS;
+
+/// Hashes keys and routes each hash to one of `n` shards (`n` a power of two).
+///
+/// ```
+/// use polycache::ShardSelector;
+/// let sel = ShardSelector::with_seed(8, 42).unwrap();
+/// let h = sel.hash(&"key");
+/// assert_eq!(h, sel.hash(&"key"));
+/// assert!(sel.shard_of(h) < 8);
+/// assert_eq!(sel.shard_of(h), ((h >> 54) & 7) as usize);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ShardSelector {
+    hasher: ahash::RandomState,
+    shift: u32,
+    mask: u64,
+}
+
+impl ShardSelector {
+    /// A selector over `shards` shards with a randomly seeded hasher.
+    ///
+    /// ```
+    /// use polycache::{BuildError, ShardSelector};
+    /// assert_eq!(ShardSelector::new(4).unwrap().shards(), 4);
+    /// assert_eq!(ShardSelector::new(6).unwrap_err(), BuildError::ShardCount(6));
+    /// ```
+    pub fn new(shards: usize) -> Result<Self, BuildError> {
+        Self::with_hasher(shards, ahash::RandomState::new())
+    }
+
+    /// A selector whose hasher is seeded from `seed`: the same seed gives the same
+    /// hashes and routes in every run (for tests and simulations).
+    ///
+    /// ```
+    /// use polycache::ShardSelector;
+    /// let a = ShardSelector::with_seed(16, 7).unwrap();
+    /// let b = ShardSelector::with_seed(16, 7).unwrap();
+    /// assert_eq!(a.hash(&123u64), b.hash(&123u64));
+    /// ```
+    pub fn with_seed(shards: usize, seed: u64) -> Result<Self, BuildError> {
+        Self::with_hasher(shards, seeded_hasher(seed))
+    }
+
+    /// A selector using `hasher` (cloned into every shard's policy).
+    ///
+    /// ```
+    /// use polycache::ShardSelector;
+    /// let sel = ShardSelector::with_hasher(2, ahash::RandomState::with_seeds(1, 2, 3, 4)).unwrap();
+    /// assert_eq!(sel.shards(), 2);
+    /// ```
+    pub fn with_hasher(shards: usize, hasher: ahash::RandomState) -> Result<Self, BuildError> {
+        if shards == 0 || !shards.is_power_of_two() {
+            return Err(BuildError::ShardCount(shards));
+        }
+        if shards > MAX_SHARDS {
+            return Err(BuildError::TooManyShards {
+                shards,
+                max: MAX_SHARDS,
+            });
+        }
+        let bits = shards.trailing_zeros();
+        Ok(ShardSelector {
+            hasher,
+            shift: 57 - bits,
+            mask: (shards - 1) as u64,
+        })
+    }
+
+    /// The 64-bit hash of `key`: the one both the routing and the policy's table use.
+    ///
+    /// ```
+    /// use polycache::ShardSelector;
+    /// let sel = ShardSelector::with_seed(1, 0).unwrap();
+    /// // `Borrow` forms hash alike: a `String` key and its `&str` route the same way.
+    /// assert_eq!(sel.hash("abc"), sel.hash(&String::from("abc")));
+    /// ```
+    #[inline]
+    pub fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The shard index of `hash`, in `0..shards()`.
+    ///
+    /// ```
+    /// use polycache::ShardSelector;
+    /// let sel = ShardSelector::with_seed(4, 0).unwrap();
+    /// assert_eq!(sel.shard_of(u64::MAX), 3);
+    /// assert_eq!(sel.shard_of(0xff), 0); // low bits never matter
+    /// assert_eq!(sel.shard_of(0xfe00_0000_0000_0000), 0); // nor do the top 7
+    /// ```
+    #[inline]
+    pub fn shard_of(&self, hash: u64) -> usize {
+        ((hash >> self.shift) & self.mask) as usize
+    }
+
+    /// The number of shards routed to.
+    ///
+    /// ```
+    /// use polycache::ShardSelector;
+    /// assert_eq!(ShardSelector::with_seed(32, 0).unwrap().shards(), 32);
+    /// ```
+    #[inline]
+    pub fn shards(&self) -> usize {
+        self.mask as usize + 1
+    }
+
+    /// The hasher; every shard's policy holds a clone.
+    ///
+    /// ```
+    /// use std::hash::BuildHasher;
+    /// use polycache::ShardSelector;
+    /// let sel = ShardSelector::with_seed(2, 9).unwrap();
+    /// assert_eq!(sel.hasher().hash_one(5u32), sel.hash(&5u32));
+    /// ```
+    #[inline]
+    pub fn hasher(&self) -> &ahash::RandomState {
+        &self.hasher
+    }
+}
+
+/// A hasher seeded deterministically from `seed`.
+pub(crate) fn seeded_hasher(seed: u64) -> ahash::RandomState {
+    // Four distinct 64-bit seeds from one (splitmix64 steps).
+    let mut s = seed;
+    let mut next = || {
+        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    ahash::RandomState::with_seeds(next(), next(), next(), next())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_bits_are_below_the_tag() {
+        for shards in [1usize, 2, 4, 64, MAX_SHARDS] {
+            let sel = ShardSelector::with_seed(shards, 1).unwrap();
+            // Only bits 57-log2(n) .. 57 matter.
+            let low = (1u64 << (57 - shards.trailing_zeros())) - 1;
+            let tag = 0x7fu64 << 57;
+            assert_eq!(sel.shard_of(low | tag), 0);
+            assert_eq!(sel.shard_of(!(low | tag)), shards - 1);
+        }
+        assert_eq!(
+            ShardSelector::with_seed(MAX_SHARDS * 2, 1).unwrap_err(),
+            BuildError::TooManyShards {
+                shards: MAX_SHARDS * 2,
+                max: MAX_SHARDS
+            }
+        );
+        assert_eq!(
+            ShardSelector::with_seed(0, 1).unwrap_err(),
+            BuildError::ShardCount(0)
+        );
+    }
+
+    #[test]
+    fn seeds_differ() {
+        let a = ShardSelector::with_seed(1, 1).unwrap();
+        let b = ShardSelector::with_seed(1, 2).unwrap();
+        assert_ne!(a.hash(&0u64), b.hash(&0u64));
+    }
+}

@@ -1,0 +1,642 @@
+//! [`Sharded`]: any [`Policy`] made concurrent by splitting it into locked shards.
+//!
+//! # How many shards
+//!
+//! [`shard_count_for`] picks a power of two from the capacity and the parallelism
+//! (`cores`, from [`std::thread::available_parallelism`] unless injected):
+//!
+//! | capacity | shards |
+//! |---|---|
+//! | below [`SINGLE_SHARD_BELOW`] (1024) | 1: one policy, exact global eviction order |
+//! | from 1024 | the smallest of: the largest power of two `<= capacity / `[`MIN_SHARD_CAPACITY`] (512); the smallest power of two `>= `[`SHARDS_PER_CORE`]` * cores` (4 per core); [`MAX_AUTO_SHARDS`] (256) |
+//!
+//! So a shard always holds at least 512 units of capacity, and a cache never has many
+//! more locks than threads can contend for. An explicit count (a power of two, at most
+//! [`MAX_SHARDS`], at most the capacity) overrides the rule.
+//!
+//! # Invariants
+//!
+//! - **Capacity split, not lost**: shard `i` of `n` gets `capacity / n`, plus one for
+//!   the first `capacity % n` shards, so the shard capacities sum to the capacity. Each
+//!   policy keeps its weight at most its shard capacity after every call, so the whole
+//!   cache never holds more than its capacity once an operation has returned.
+//! - **The largest entry is a shard's capacity**: a heavier entry is refused with
+//!   [`InsertError::Overweight`] (whose `capacity` is the shard's).
+//! - **One lock at a time**: no operation holds two shard locks; whole-cache operations
+//!   (`len`, `clear`, `retain`, `stats`, `validate`, snapshots) visit the shards one by
+//!   one, so they are not atomic snapshots while other threads write.
+//! - **Routing**: a key lives in shard `selector.shard_of(selector.hash(key))`, and its
+//!   policy was built with a clone of the selector's hasher (see
+//!   [`ShardSelector`](crate::ShardSelector)).
+//! - **Nothing leaves under a lock**: writes return what they pushed out
+//!   ([`Evictions`]) so the caller reports and drops it after the lock is released.
+//! - Each shard is a `parking_lot::Mutex` padded to 128 bytes, so two shards never share
+//!   a cache line (nor a pair of lines the prefetcher fetches together).
+
+use std::borrow::Borrow;
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use polycache_policies::{ConfigError, Evicted, Evictions, InsertError, Policy};
+
+use crate::error::BuildError;
+use crate::selector::ShardSelector;
+use crate::stats::CacheStats;
+use crate::sync::Mutex;
+
+/// Caches below this capacity get one shard (exact global eviction order).
+pub const SINGLE_SHARD_BELOW: u64 = 1024;
+/// The automatic rule never gives a shard less than this much capacity.
+pub const MIN_SHARD_CAPACITY: u64 = 512;
+/// The automatic rule allows up to this many shards per core (rounded up to a power of
+/// two).
+pub const SHARDS_PER_CORE: usize = 4;
+/// The automatic rule never picks more shards than this.
+pub const MAX_AUTO_SHARDS: usize = 256;
+/// The largest explicit shard count.
+pub const MAX_SHARDS: usize = 1 << 16;
+
+/// The shard count the automatic rule picks (see the [module docs](self)).
+///
+/// ```
+/// use polycache::sharded::shard_count_for;
+/// assert_eq!(shard_count_for(1000, 64), 1); // small: exact order
+/// assert_eq!(shard_count_for(1024, 64), 2); // 512 per shard at least
+/// assert_eq!(shard_count_for(100_000, 2), 8); // 4 per core
+/// assert_eq!(shard_count_for(1 << 30, 1024), 256); // capped
+/// ```
+pub fn shard_count_for(capacity: u64, cores: usize) -> usize {
+    if capacity < SINGLE_SHARD_BELOW {
+        return 1;
+    }
+    let per_capacity = capacity / MIN_SHARD_CAPACITY; // >= 2
+    let by_capacity = 1u64 << (63 - per_capacity.leading_zeros());
+    let by_cores = cores.max(1).saturating_mul(SHARDS_PER_CORE);
+    let by_cores = by_cores
+        .checked_next_power_of_two()
+        .unwrap_or(MAX_AUTO_SHARDS);
+    let n = by_capacity.min(by_cores as u64).min(MAX_AUTO_SHARDS as u64);
+    n as usize
+}
+
+/// The capacity of shard `i` of `shards` when `capacity` is split: the remainder goes
+/// one unit each to the first shards.
+///
+/// ```
+/// use polycache::sharded::shard_capacity;
+/// let caps: Vec<u64> = (0..4).map(|i| shard_capacity(10, 4, i)).collect();
+/// assert_eq!(caps, [3, 3, 2, 2]);
+/// ```
+pub fn shard_capacity(capacity: u64, shards: usize, i: usize) -> u64 {
+    let n = shards as u64;
+    capacity / n + u64::from((i as u64) < capacity % n)
+}
+
+/// A value alone on its 128-byte block.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+struct Padded<T>(T);
+
+/// One locked, padded shard.
+type Slot<P, X> = Padded<Mutex<Shard<P, X>>>;
+
+/// One shard: a policy, its counters, and per-shard state `X` of the layer above (the
+/// typed cache keeps its in-flight loads there, under the same lock).
+#[derive(Debug)]
+pub(crate) struct Shard<P, X> {
+    pub(crate) policy: P,
+    pub(crate) stats: CacheStats,
+    pub(crate) extra: X,
+}
+
+/// `N` shards, each a lock around one policy `P`; see the [module docs](self) for the
+/// invariants and the shard-count rule.
+///
+/// `X` is per-shard state kept under the same lock by the layer above (`()` by
+/// default).
+///
+/// ```
+/// use polycache::{Lru, Policy, ShardSelector, Sharded};
+/// let sel = ShardSelector::with_seed(4, 1).unwrap();
+/// let sharded: Sharded<u64, u64, Lru<u64, u64>> =
+///     Sharded::new(10, sel, |cap, hasher| Lru::builder(cap).hasher(hasher).build()).unwrap();
+/// assert_eq!(sharded.shard_capacities(), vec![3, 3, 2, 2]);
+/// for k in 0..100 {
+///     let _evicted = sharded.insert(k, k * 2, None).unwrap();
+/// }
+/// assert!(sharded.len() <= 10);
+/// assert_eq!(sharded.get_with(&99, |v| *v), Some(198));
+/// sharded.validate().unwrap();
+/// ```
+pub struct Sharded<K, V, P, X = ()> {
+    shards: Box<[Slot<P, X>]>,
+    selector: ShardSelector,
+    capacity: u64,
+    _kv: PhantomData<fn(K, V)>,
+}
+
+impl<K, V, P, X> Sharded<K, V, P, X>
+where
+    K: Hash + Eq,
+    P: Policy<K, V>,
+{
+    /// Builds `selector.shards()` shards splitting `capacity`; `make(shard_capacity,
+    /// hasher)` builds each shard's policy, and must build it with that capacity and
+    /// hasher (a clone of the selector's: the policy's table uses the selector's hash).
+    ///
+    /// ```
+    /// use polycache::{BuildError, Lru, ShardSelector, Sharded};
+    /// let make = |cap, h| Lru::<u8, u8>::builder(cap).hasher(h).build();
+    /// let sel = ShardSelector::with_seed(8, 1).unwrap();
+    /// let err = Sharded::<u8, u8, _>::new(4, sel, make).err().unwrap();
+    /// assert_eq!(err, BuildError::CapacityBelowShards { capacity: 4, shards: 8 });
+    /// ```
+    pub fn new<F>(capacity: u64, selector: ShardSelector, mut make: F) -> Result<Self, BuildError>
+    where
+        F: FnMut(u64, ahash::RandomState) -> Result<P, ConfigError>,
+        X: Default,
+    {
+        if capacity == 0 {
+            return Err(BuildError::ZeroCapacity);
+        }
+        let n = selector.shards();
+        if capacity < n as u64 {
+            return Err(BuildError::CapacityBelowShards {
+                capacity,
+                shards: n,
+            });
+        }
+        let mut shards = Vec::with_capacity(n);
+        for i in 0..n {
+            let cap = shard_capacity(capacity, n, i);
+            let policy = make(cap, selector.hasher().clone())?;
+            if policy.capacity() != cap {
+                return Err(BuildError::Policy(ConfigError::Invalid {
+                    name: "policy factory",
+                    reason: "must build each policy with the shard capacity it is given",
+                }));
+            }
+            shards.push(Padded(Mutex::new(Shard {
+                policy,
+                stats: CacheStats::default(),
+                extra: X::default(),
+            })));
+        }
+        Ok(Sharded {
+            shards: shards.into_boxed_slice(),
+            selector,
+            capacity,
+            _kv: PhantomData,
+        })
+    }
+
+    /// The selector (hasher and routing).
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(4, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// assert_eq!(s.selector().shards(), s.shard_count());
+    /// ```
+    #[inline]
+    pub fn selector(&self) -> &ShardSelector {
+        &self.selector
+    }
+
+    /// The number of shards.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(4, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// assert_eq!(s.shard_count(), 2);
+    /// ```
+    #[inline]
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The total capacity (weight budget).
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(5, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// assert_eq!(s.capacity(), 5);
+    /// assert_eq!(s.shard_capacities().iter().sum::<u64>(), 5);
+    /// ```
+    #[inline]
+    pub fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// Each shard's capacity; they sum to [`Sharded::capacity`].
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(5, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// assert_eq!(s.shard_capacities(), vec![3, 2]);
+    /// ```
+    pub fn shard_capacities(&self) -> Vec<u64> {
+        let n = self.shards.len();
+        (0..n)
+            .map(|i| shard_capacity(self.capacity, n, i))
+            .collect()
+    }
+
+    /// Runs `f` on the shard of `hash`, under its lock.
+    #[inline]
+    pub(crate) fn with_shard<R>(&self, hash: u64, f: impl FnOnce(&mut Shard<P, X>) -> R) -> R {
+        self.with_shard_at(self.selector.shard_of(hash), f)
+    }
+
+    /// Runs `f` on shard `i`, under its lock.
+    #[inline]
+    pub(crate) fn with_shard_at<R>(&self, i: usize, f: impl FnOnce(&mut Shard<P, X>) -> R) -> R {
+        let mut guard = self.shards[i].0.lock();
+        f(&mut guard)
+    }
+
+    /// Looks `key` up, records the access (and a hit or a miss), and maps the value with
+    /// `f` under the shard lock. `f` must not call back into this `Sharded` (it would
+    /// wait for the lock it runs under).
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// let s: Sharded<String, Vec<u8>, Lru<String, Vec<u8>>> =
+    ///     Sharded::new(4, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// s.insert("k".to_string(), vec![1, 2, 3], None).unwrap();
+    /// assert_eq!(s.get_with("k", |v| v.len()), Some(3));
+    /// ```
+    #[inline]
+    pub fn get_with<Q, R>(&self, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.selector.hash(key);
+        self.with_shard(hash, |s| match s.policy.get_hashed(hash, key) {
+            Some(v) => {
+                s.stats.hits += 1;
+                Some(f(v))
+            }
+            None => {
+                s.stats.misses += 1;
+                None
+            }
+        })
+    }
+
+    /// Looks `key` up without recording the access, mapping the value with `f` under
+    /// the shard lock (same rule as [`Sharded::get_with`]).
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(1, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(4, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// s.insert(1, 10, None).unwrap();
+    /// assert_eq!(s.peek_with(&1, |v| *v), Some(10));
+    /// assert_eq!(s.peek_with(&2, |v| *v), None);
+    /// ```
+    #[inline]
+    pub fn peek_with<Q, R>(&self, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.selector.hash(key);
+        self.with_shard(hash, |s| s.policy.peek_hashed(hash, key).map(f))
+    }
+
+    /// Inserts or replaces `key` (with a TTL or none) and returns what left the shard,
+    /// for the caller to report and drop after the lock is released.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded, EvictionCause};
+    /// # let sel = ShardSelector::with_seed(1, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(4, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// s.insert(1, 10, None).unwrap();
+    /// let out = s.insert(1, 11, None).unwrap();
+    /// assert_eq!(out[0].cause, EvictionCause::Replaced);
+    /// assert_eq!(out[0].value, 10);
+    /// ```
+    #[inline]
+    pub fn insert(
+        &self,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+    ) -> Result<Evictions<K, V>, InsertError<K, V>> {
+        let hash = self.selector.hash(&key);
+        self.with_shard(hash, |s| insert_counted(s, hash, key, value, ttl))
+    }
+
+    /// Removes `key`; the entry comes back with cause `Removed`, or `Expired` if its
+    /// deadline had passed.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded, EvictionCause};
+    /// # let sel = ShardSelector::with_seed(1, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(4, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// s.insert(1, 10, None).unwrap();
+    /// assert_eq!(s.remove(&1).map(|e| (e.value, e.cause)), Some((10, EvictionCause::Removed)));
+    /// assert!(s.remove(&1).is_none());
+    /// ```
+    pub fn remove<Q>(&self, key: &Q) -> Option<Evicted<K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.selector.hash(key);
+        self.with_shard(hash, |s| {
+            let out = s.policy.remove_hashed(hash, key);
+            if let Some(e) = &out {
+                s.stats.count_cause(e.cause);
+            }
+            out
+        })
+    }
+
+    /// Number of entries stored (expired ones not yet reclaimed included), summed shard
+    /// by shard.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(4, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// assert_eq!(s.len(), 0);
+    /// s.insert(1, 1, None).unwrap();
+    /// assert_eq!(s.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.fold(0, |n, s| n + s.policy.len())
+    }
+
+    /// `true` when no shard holds anything.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(4, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// assert!(s.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Total weight stored, summed shard by shard.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(4, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// s.insert(1, 1, None).unwrap();
+    /// assert_eq!(s.weight(), 1);
+    /// ```
+    pub fn weight(&self) -> u64 {
+        self.fold(0, |w, s| w + s.policy.weight())
+    }
+
+    /// Removes everything, shard by shard, without reporting.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(4, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// s.insert(1, 1, None).unwrap();
+    /// s.clear();
+    /// assert!(s.is_empty());
+    /// ```
+    pub fn clear(&self) {
+        for i in 0..self.shards.len() {
+            // Values are dropped after the lock is released.
+            let old = self.with_shard_at(i, |s| {
+                let keep_nothing = s.policy.retain(|_, _| false);
+                s.stats.count_evictions(&keep_nothing);
+                keep_nothing
+            });
+            drop(old);
+        }
+    }
+
+    /// Keeps only the entries for which `keep` returns `true`, shard by shard; `sink`
+    /// receives each shard's removed (and expired) entries after its lock is released.
+    /// `keep` runs under the shard lock and must not call back into this `Sharded`.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(8, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// for k in 0..4 { s.insert(k, k, None).unwrap(); }
+    /// let mut gone = 0;
+    /// s.retain(|k, _| k % 2 == 0, |out| gone += out.len());
+    /// assert_eq!((s.len(), gone), (2, 2));
+    /// ```
+    pub fn retain<F, S>(&self, mut keep: F, mut sink: S)
+    where
+        F: FnMut(&K, &mut V) -> bool,
+        S: FnMut(Evictions<K, V>),
+    {
+        for i in 0..self.shards.len() {
+            let out = self.with_shard_at(i, |s| {
+                let out = s.policy.retain(&mut keep);
+                s.stats.count_evictions(&out);
+                out
+            });
+            sink(out);
+        }
+    }
+
+    /// Reclaims every expired entry, shard by shard; `sink` receives them after each
+    /// shard's lock is released.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(8, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// s.purge_expired(|out| assert!(out.is_empty()));
+    /// ```
+    pub fn purge_expired<S>(&self, mut sink: S)
+    where
+        S: FnMut(Evictions<K, V>),
+    {
+        for i in 0..self.shards.len() {
+            let out = self.with_shard_at(i, |s| {
+                let out = s.policy.purge_expired();
+                s.stats.count_evictions(&out);
+                out
+            });
+            sink(out);
+        }
+    }
+
+    /// A copy of shard `i`'s live entries (taken under its lock, returned after), or
+    /// `None` if there is no shard `i`.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(1, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(8, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// s.insert(1, 2, None).unwrap();
+    /// assert_eq!(s.snapshot_shard(0), Some(vec![(1, 2)]));
+    /// assert_eq!(s.snapshot_shard(1), None);
+    /// ```
+    pub fn snapshot_shard(&self, i: usize) -> Option<Vec<(K, V)>>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        (i < self.shards.len()).then(|| {
+            self.with_shard_at(i, |s| {
+                s.policy
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+        })
+    }
+
+    /// The counters, summed shard by shard.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(8, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// s.get_with(&1, |_| ());
+    /// assert_eq!(s.stats().misses, 1);
+    /// ```
+    pub fn stats(&self) -> crate::CacheStats {
+        self.fold(CacheStats::default(), |mut acc, s| {
+            acc += s.stats;
+            acc
+        })
+    }
+
+    /// Checks every shard, one lock at a time: its policy's own invariants, its weight
+    /// within its shard capacity, and every key stored in the shard its hash routes to.
+    /// O(n); for tests and fuzzing.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(8, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// s.insert(3, 3, None).unwrap();
+    /// assert_eq!(s.validate(), Ok(()));
+    /// ```
+    pub fn validate(&self) -> Result<(), String> {
+        let n = self.shards.len();
+        for i in 0..n {
+            let cap = shard_capacity(self.capacity, n, i);
+            self.with_shard_at(i, |s| {
+                s.policy.validate().map_err(|e| format!("shard {i}: {e}"))?;
+                if s.policy.capacity() != cap {
+                    return Err(format!(
+                        "shard {i}: capacity {} instead of {cap}",
+                        s.policy.capacity()
+                    ));
+                }
+                if s.policy.weight() > cap {
+                    return Err(format!(
+                        "shard {i}: weight {} over capacity {cap}",
+                        s.policy.weight()
+                    ));
+                }
+                for (k, _) in s.policy.iter() {
+                    let h = self.selector.hash(k);
+                    if self.selector.shard_of(h) != i {
+                        return Err(format!("shard {i}: holds a key routed elsewhere"));
+                    }
+                    if s.policy.hash(k) != h {
+                        return Err(format!("shard {i}: policy hasher differs from selector"));
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    fn fold<A>(&self, init: A, mut f: impl FnMut(A, &Shard<P, X>) -> A) -> A {
+        let mut acc = init;
+        for shard in self.shards.iter() {
+            let guard = shard.0.lock();
+            acc = f(acc, &guard);
+        }
+        acc
+    }
+}
+
+/// Writes into a locked shard and counts what happened.
+#[inline]
+pub(crate) fn insert_counted<K, V, P: Policy<K, V>, X>(
+    s: &mut Shard<P, X>,
+    hash: u64,
+    key: K,
+    value: V,
+    ttl: Option<Duration>,
+) -> Result<Evictions<K, V>, InsertError<K, V>> {
+    let out = s.policy.insert_hashed(hash, key, value, ttl)?;
+    s.stats.inserts += 1;
+    s.stats.count_evictions(&out);
+    Ok(out)
+}
+
+impl<K, V, P, X> std::fmt::Debug for Sharded<K, V, P, X> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sharded")
+            .field("shards", &self.shards.len())
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_table() {
+        // capacity, cores, shards
+        let cases = [
+            (1, 8, 1),
+            (1023, 8, 1),
+            (1024, 8, 2),
+            (2047, 8, 2),
+            (2048, 8, 4),
+            (100_000, 1, 4),
+            (100_000, 2, 8),
+            (100_000, 3, 16),
+            (100_000, 64, 128),
+            (1 << 40, 64, 256),
+            (1 << 40, 0, 4),
+            (u64::MAX, usize::MAX, 256),
+        ];
+        for (cap, cores, want) in cases {
+            assert_eq!(shard_count_for(cap, cores), want, "cap {cap} cores {cores}");
+        }
+    }
+
+    #[test]
+    fn split_keeps_remainder() {
+        for cap in [1u64, 7, 8, 9, 1000, 100_003] {
+            for n in [1usize, 2, 4, 8] {
+                if cap < n as u64 {
+                    continue;
+                }
+                let caps: Vec<u64> = (0..n).map(|i| shard_capacity(cap, n, i)).collect();
+                assert_eq!(caps.iter().sum::<u64>(), cap);
+                let (lo, hi) = (caps.iter().min().unwrap(), caps.iter().max().unwrap());
+                assert!(hi - lo <= 1);
+            }
+        }
+    }
+
+    #[test]
+    fn padded_is_128() {
+        assert_eq!(std::mem::align_of::<Padded<Mutex<u8>>>(), 128);
+        assert_eq!(std::mem::size_of::<Padded<Mutex<u8>>>() % 128, 0);
+    }
+}
