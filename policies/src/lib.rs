@@ -43,6 +43,8 @@
 //! TTL and less than one tick more. A TTL that would put the deadline past the clock's
 //! range (about 584 years) is refused with [`InsertError::TtlOverflow`].
 
+#![forbid(unsafe_code)]
+
 mod clock;
 mod core;
 mod error;

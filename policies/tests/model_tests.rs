@@ -106,3 +106,23 @@ fn lfu_aging_halves_rounding_up() {
     ops.extend((16..31).map(ins));
     run(Kind::Lfu, 16, &ops);
 }
+
+/// The fuzzers' decoder yields runnable cases for arbitrary bytes.
+#[test]
+fn decoded_byte_strings_run_against_the_model() {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for len in 0..200usize {
+        let data: Vec<u8> = (0..len * 4)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let (capacity, ops) = model::decode(&data);
+        for kind in [Kind::Lru, Kind::Lfu, Kind::Ttl] {
+            run(kind, capacity, &ops);
+        }
+    }
+}

@@ -586,3 +586,54 @@ fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity:
             .unwrap_or_else(|e| panic!("{}", ctx(format!("validate: {e}"))));
     }
 }
+
+/// Decodes a fuzzer's bytes into a capacity and a sequence of operations (a total
+/// function: every byte string is a valid case).
+pub fn decode(data: &[u8]) -> (u64, Vec<Op>) {
+    let mut bytes = data.iter().copied();
+    let mut byte = move || bytes.next();
+    let capacity = u64::from(byte().unwrap_or(7) % 48) + 1;
+    let mut ops = Vec::new();
+    let u16_of = |b: &mut dyn FnMut() -> Option<u8>| {
+        u16::from(b().unwrap_or(0)) << 8 | u16::from(b().unwrap_or(0))
+    };
+    let ttl_of = |b: &mut dyn FnMut() -> Option<u8>| {
+        let scale = b().unwrap_or(0);
+        if scale == 255 {
+            u64::MAX
+        } else {
+            let mant = u64::from(u16_of(b));
+            (mant << (scale % 34)) >> 16
+        }
+    };
+    while let Some(tag) = byte() {
+        let key = byte().unwrap_or(0) % 24;
+        let op = match tag % 14 {
+            0..=2 => Op::Get(key),
+            3 => Op::GetMut(key, u32::from(byte().unwrap_or(1))),
+            4 => Op::Peek(key),
+            5..=7 => {
+                let weight = u32::from(byte().unwrap_or(1) % 20);
+                let value = (weight << 24) | u32::from(u16_of(&mut byte));
+                let ttl = (tag & 0x80 != 0).then(|| ttl_of(&mut byte));
+                Op::Insert { key, value, ttl }
+            }
+            8 => Op::Remove(key),
+            9 => Op::Advance(ttl_of(&mut byte) >> 2),
+            10 => Op::AdvanceNear(key, u16_of(&mut byte) as i16 / 16),
+            11 => match tag >> 4 {
+                0..=7 => Op::SetTtl(key, (tag & 0x40 != 0).then(|| ttl_of(&mut byte))),
+                _ => Op::Ttl(key),
+            },
+            12 => match tag >> 5 {
+                0..=3 => Op::Purge,
+                4..=5 => Op::Iter,
+                6 => Op::Retain(u32::from(key % 6) + 1),
+                _ => Op::Clear,
+            },
+            _ => Op::Get(key),
+        };
+        ops.push(op);
+    }
+    (capacity, ops)
+}
