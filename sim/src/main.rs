@@ -1,0 +1,504 @@
+//! `polycache-sim`: which policy suits a workload?
+//!
+//! ```text
+//! cargo run --release -p polycache-sim                      # built-in synthetic workload
+//! cargo run --release -p polycache-sim -- --traces ../shared/traces   # reference table
+//! cargo run --release -p polycache-sim -- my.trace.gz --format keys --capacities 1000,5000
+//! ```
+//!
+//! See `--help`.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use polycache_sim::chart::{self, Series};
+use polycache_sim::reference::{self, PUBLISHED_OLTP, RefRow};
+use polycache_sim::run::{self, Kind, Outcome};
+use polycache_sim::trace::{self, Format, Trace};
+use polycache_sim::workload::Synthetic;
+
+const HELP: &str = "\
+polycache-sim: replay cache traces through every polycache policy and Belady's OPT.
+
+USAGE:
+    polycache-sim                          the built-in synthetic workload (Zipf + scans)
+    polycache-sim --traces DIR             every trace of DIR/README.md's reference table,
+                                           at its capacities, beside its reference numbers
+    polycache-sim FILE [--format F] [--capacities N,N,...]
+                                           a trace of your own
+
+OPTIONS:
+    --format F          arc | lirs | keys | sized (default: from FILE's extension)
+    --capacities LIST   capacities (entries; bytes for sized traces); default: fractions
+                        of the trace's distinct keys (or bytes)
+    --only LIST         with --traces: only these traces (e.g. oltp,loop)
+    --policies LIST     only these policies (opt,lru,lfu,fifo,tinylfu)
+    --svg DIR           where to write the charts (default: <target dir>/polycache-sim)
+    --no-svg            write no chart
+    --seed N            seed of the hashers, TinyLfu and the synthetic workload (default 42)
+    --check             with --traces: exit 1 unless TinyLfu meets every target cell
+    -h, --help          this text
+
+Ttl with no TTLs evicts in insertion order: it is shown as Ttl(FIFO).
+Traces are gzip or plain (detected from the first bytes).";
+
+struct Args {
+    traces: Option<PathBuf>,
+    file: Option<PathBuf>,
+    format: Option<Format>,
+    capacities: Option<Vec<u64>>,
+    only: Option<Vec<String>>,
+    policies: Vec<Kind>,
+    svg: Option<PathBuf>,
+    seed: u64,
+    check: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        traces: None,
+        file: None,
+        format: None,
+        capacities: None,
+        only: None,
+        policies: Kind::ALL.to_vec(),
+        svg: Some(default_svg_dir()),
+        seed: 42,
+        check: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match a.as_str() {
+            "-h" | "--help" => {
+                println!("{HELP}");
+                std::process::exit(0);
+            }
+            "--traces" => args.traces = Some(value("--traces")?.into()),
+            "--format" => {
+                let v = value("--format")?;
+                args.format = Some(Format::from_name(&v).ok_or(format!("unknown format {v}"))?);
+            }
+            "--capacities" => {
+                let v = value("--capacities")?;
+                let caps: Result<Vec<u64>, _> = v.split(',').map(|s| s.trim().parse()).collect();
+                let caps = caps.map_err(|e| format!("--capacities {v}: {e}"))?;
+                if caps.contains(&0) {
+                    return Err("a capacity must be at least 1".into());
+                }
+                args.capacities = Some(caps);
+            }
+            "--only" => {
+                args.only = Some(
+                    value("--only")?
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .collect(),
+                )
+            }
+            "--policies" => {
+                let v = value("--policies")?;
+                let mut kinds = Vec::new();
+                for name in v.split(',') {
+                    let k = Kind::ALL
+                        .into_iter()
+                        .find(|k| {
+                            k.label()
+                                .to_ascii_lowercase()
+                                .starts_with(&name.trim().to_ascii_lowercase())
+                        })
+                        .ok_or(format!("unknown policy {name}"))?;
+                    kinds.push(k);
+                }
+                args.policies = kinds;
+            }
+            "--svg" => args.svg = Some(value("--svg")?.into()),
+            "--no-svg" => args.svg = None,
+            "--seed" => {
+                let v = value("--seed")?;
+                args.seed = v.parse().map_err(|_| format!("bad seed {v}"))?;
+            }
+            "--check" => args.check = true,
+            s if s.starts_with('-') => return Err(format!("unknown option {s} (see --help)")),
+            _ if args.file.is_none() => args.file = Some(a.into()),
+            _ => return Err(format!("unexpected argument {a}")),
+        }
+    }
+    if args.traces.is_some() && args.file.is_some() {
+        return Err("give either --traces DIR or a FILE, not both".into());
+    }
+    Ok(args)
+}
+
+fn default_svg_dir() -> PathBuf {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    target.join("polycache-sim")
+}
+
+/// The results of one trace: per capacity, per policy.
+struct Results {
+    trace: String,
+    sized: bool,
+    capacities: Vec<u64>,
+    cells: BTreeMap<(u64, usize), Outcome>,
+    kinds: Vec<Kind>,
+}
+
+fn simulate(trace: &Trace, capacities: &[u64], kinds: &[Kind], seed: u64) -> Results {
+    let next = (kinds.contains(&Kind::Opt) && trace.sizes.is_none())
+        .then(|| polycache_sim::opt::next_uses(&trace.keys));
+    let mut cells = BTreeMap::new();
+    for &cap in capacities {
+        for (i, &k) in kinds.iter().enumerate() {
+            if let Some(o) = run::run(k, cap, trace, seed, next.as_deref()) {
+                cells.insert((cap, i), o);
+            }
+        }
+    }
+    Results {
+        trace: trace.name.clone(),
+        sized: trace.sizes.is_some(),
+        capacities: capacities.to_vec(),
+        cells,
+        kinds: kinds.to_vec(),
+    }
+}
+
+fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
+    let what = if byte {
+        "byte hit ratio (%)"
+    } else if r.sized {
+        "object hit ratio (%)"
+    } else {
+        "hit ratio (%)"
+    };
+    println!("\n{} : {what}", r.trace);
+    let mut header = format!("{:>10}", "capacity");
+    for k in &r.kinds {
+        header += &format!(" {:>10}", k.label());
+    }
+    let with_refs = !refs.is_empty() && !byte;
+    if with_refs {
+        header += &format!(
+            " | {:>7} {:>7} {:>7} {:>7} {:>9} {:>7}",
+            "ref OPT", "ref LRU", "moka", "q_cache", "published", "margin"
+        );
+    }
+    println!("{header}");
+    for &cap in &r.capacities {
+        let mut line = format!("{cap:>10}");
+        for i in 0..r.kinds.len() {
+            match r.cells.get(&(cap, i)) {
+                Some(o) => {
+                    line += &format!(
+                        " {:>10.2}",
+                        if byte {
+                            o.byte_hit_ratio()
+                        } else {
+                            o.hit_ratio()
+                        }
+                    )
+                }
+                None => line += &format!(" {:>10}", "-"),
+            }
+        }
+        if with_refs {
+            let row = refs.iter().find(|row| row.capacity == cap);
+            let published = (r.trace == "oltp")
+                .then(|| PUBLISHED_OLTP.iter().find(|p| p.0 == cap).map(|p| p.1))
+                .flatten();
+            let f = |x: Option<f64>| x.map_or(format!("{:>7}", "-"), |v| format!("{v:>7.2}"));
+            line += &format!(
+                " | {} {} {} {} {:>9}",
+                f(row.map(|r| r.opt)),
+                f(row.map(|r| r.lru)),
+                f(row.map(|r| r.moka)),
+                f(row.map(|r| r.quick_cache)),
+                published.map_or("-".to_string(), |p| format!("{p:.2}")),
+            );
+            if let (Some(t), Some(target)) = (tinylfu(r, cap), target(row, published)) {
+                line += &format!(" {:>+7.2}", t - target);
+            }
+        }
+        println!("{line}");
+    }
+    if !byte {
+        let mut line = format!("{:>10}", "Mops/s");
+        for i in 0..r.kinds.len() {
+            let (req, secs) = r
+                .cells
+                .iter()
+                .filter(|((_, j), _)| *j == i)
+                .fold((0u64, 0f64), |(n, s), (_, o)| (n + o.requests, s + o.secs));
+            line += &if secs > 0.0 {
+                format!(" {:>10.1}", req as f64 / secs / 1e6)
+            } else {
+                format!(" {:>10}", "-")
+            };
+        }
+        println!("{line}");
+    }
+}
+
+/// TinyLfu's hit ratio at `cap`, if it ran.
+fn tinylfu(r: &Results, cap: u64) -> Option<f64> {
+    let i = r.kinds.iter().position(|&k| k == Kind::TinyLfu)?;
+    r.cells.get(&(cap, i)).map(Outcome::hit_ratio)
+}
+
+/// The bar TinyLfu must clear: the better of moka and quick_cache, and the published
+/// figure where there is one (the higher), each less half a point.
+fn target(row: Option<&RefRow>, published: Option<f64>) -> Option<f64> {
+    let peers = row.map(|r| r.moka.max(r.quick_cache));
+    match (peers, published) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0)) - 0.5),
+    }
+}
+
+fn chart(r: &Results, dir: &Path) {
+    let series: Vec<Series> = r
+        .kinds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| {
+            let points: Vec<(u64, f64)> = r
+                .capacities
+                .iter()
+                .filter_map(|&c| r.cells.get(&(c, i)).map(|o| (c, o.hit_ratio())))
+                .collect();
+            (!points.is_empty()).then(|| (k.label().to_string(), points))
+        })
+        .collect();
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("cannot create {}: {e}", dir.display());
+        return;
+    }
+    let path = dir.join(format!("{}.svg", r.trace));
+    let y = if r.sized {
+        "object hit ratio (%)"
+    } else {
+        "hit ratio (%)"
+    };
+    match chart::write_svg(
+        &path,
+        &format!("{}: hit ratio vs capacity", r.trace),
+        y,
+        &series,
+    ) {
+        Ok(()) => println!("chart: {}", path.display()),
+        Err(e) => eprintln!("chart {}: {e}", path.display()),
+    }
+}
+
+/// Default capacities for a trace of one's own: fractions of what it touches.
+fn default_capacities(t: &Trace) -> Vec<u64> {
+    let total = t.unique_bytes().max(1);
+    [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
+        .iter()
+        .map(|f| ((total as f64 * f) as u64).max(1))
+        .collect()
+}
+
+fn load(path: &Path, format: Option<Format>) -> Result<Trace, String> {
+    let name = path.display().to_string();
+    let terminal = std::io::stderr().is_terminal();
+    let t = trace::read(path, format, |n| {
+        if terminal {
+            eprint!("\r  reading {name}: {n} requests")
+        }
+    })
+    .map_err(|e| format!("{name}: {e}"))?;
+    if terminal {
+        eprint!("\r{:width$}\r", "", width = name.len() + 40);
+    }
+    Ok(t)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("polycache-sim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = if let Some(dir) = &args.traces {
+        reference_mode(&args, dir)
+    } else if let Some(file) = &args.file {
+        load(file, args.format).map(|t| {
+            let caps = args
+                .capacities
+                .clone()
+                .unwrap_or_else(|| default_capacities(&t));
+            describe(&t);
+            report(&args, &t, &caps, &[]);
+            true
+        })
+    } else {
+        let w = Synthetic {
+            seed: args.seed,
+            ..Synthetic::default()
+        };
+        println!(
+            "Synthetic workload: {} requests, Zipf({}) over {} keys, a scan of {} fresh keys every {} requests, popularity shifts half-way (seed {}).",
+            w.requests, w.exponent, w.keys, w.scan_len, w.scan_every, w.seed
+        );
+        let t = w.generate();
+        let caps = args
+            .capacities
+            .clone()
+            .unwrap_or_else(|| vec![1_000, 4_000, 16_000, 64_000]);
+        report(&args, &t, &caps, &[]);
+        println!(
+            "\nReal traces: cargo run --release -p polycache-sim -- --traces ../shared/traces (see --help)."
+        );
+        Ok(true)
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("polycache-sim: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn describe(t: &Trace) {
+    println!(
+        "{}: {} requests, {} distinct keys{}",
+        t.name,
+        t.len(),
+        t.unique(),
+        if t.sizes.is_some() {
+            format!(", {} distinct bytes", t.unique_bytes())
+        } else {
+            String::new()
+        }
+    );
+}
+
+fn report(args: &Args, t: &Trace, caps: &[u64], refs: &[RefRow]) -> Results {
+    let r = simulate(t, caps, &args.policies, args.seed);
+    print_table(&r, refs, false);
+    if r.sized {
+        print_table(&r, refs, true);
+    }
+    if let Some(dir) = &args.svg {
+        chart(&r, dir);
+    }
+    r
+}
+
+/// `--traces DIR`: every trace of the README table at its capacities (OLTP also at the
+/// published capacities), beside the reference numbers. Returns whether every check
+/// passed (only enforced with `--check`).
+fn reference_mode(args: &Args, dir: &Path) -> Result<bool, String> {
+    let readme = std::fs::read_to_string(dir.join("README.md"))
+        .map_err(|e| format!("{}/README.md: {e}", dir.display()))?;
+    let table = reference::parse_table(&readme);
+    if table.is_empty() {
+        return Err(format!(
+            "{}/README.md has no reference table",
+            dir.display()
+        ));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for row in &table {
+        if !names.contains(&row.trace) {
+            names.push(row.trace.clone());
+        }
+    }
+    // Traces in the directory but not in the table (e.g. the sized one) run at default
+    // capacities.
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| Format::from_path(p).is_some())
+        .collect();
+    files.sort();
+    let stem = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .map(|n| n.split('.').next().unwrap_or(n).to_string())
+    };
+    for f in &files {
+        if let Some(s) = stem(f) {
+            if !names.contains(&s) {
+                names.push(s);
+            }
+        }
+    }
+    let mut failures = Vec::new();
+    let mut lru_mismatch = Vec::new();
+    let mut cells = 0;
+    for name in &names {
+        if args.only.as_ref().is_some_and(|o| !o.contains(name)) {
+            continue;
+        }
+        let Some(path) = files.iter().find(|f| stem(f).as_deref() == Some(name)) else {
+            eprintln!("{name}: no file in {}", dir.display());
+            continue;
+        };
+        let t = load(path, None)?;
+        describe(&t);
+        let rows: Vec<RefRow> = table.iter().filter(|r| &r.trace == name).cloned().collect();
+        let mut caps: Vec<u64> = rows.iter().map(|r| r.capacity).collect();
+        if name == "oltp" {
+            caps.extend(PUBLISHED_OLTP.iter().map(|p| p.0));
+        }
+        caps.sort_unstable();
+        caps.dedup();
+        if caps.is_empty() {
+            caps = args
+                .capacities
+                .clone()
+                .unwrap_or_else(|| default_capacities(&t));
+        }
+        let r = report(args, &t, &caps, &rows);
+        for &cap in &caps {
+            let row = rows.iter().find(|r| r.capacity == cap);
+            let published = (name == "oltp")
+                .then(|| PUBLISHED_OLTP.iter().find(|p| p.0 == cap).map(|p| p.1))
+                .flatten();
+            if let (Some(t), Some(target)) = (tinylfu(&r, cap), target(row, published)) {
+                cells += 1;
+                if t < target {
+                    failures.push(format!("{name}@{cap}: TinyLfu {t:.2} < {target:.2}"));
+                }
+            }
+            if let (Some(row), Some(i)) = (row, r.kinds.iter().position(|&k| k == Kind::Lru)) {
+                if let Some(o) = r.cells.get(&(cap, i)) {
+                    if (o.hit_ratio() - row.lru).abs() > 0.006 {
+                        lru_mismatch.push(format!(
+                            "{name}@{cap}: Lru {:.2} vs {:.2}",
+                            o.hit_ratio(),
+                            row.lru
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    println!();
+    if lru_mismatch.is_empty() {
+        println!("Lru matches the reference LRU in every cell it ran.");
+    } else {
+        println!(
+            "Lru differs from the reference LRU: {}",
+            lru_mismatch.join("; ")
+        );
+    }
+    println!(
+        "TinyLfu targets (best of moka/quick_cache, and the published OLTP figures, less 0.5): {} of {cells} cells met.",
+        cells - failures.len()
+    );
+    for f in &failures {
+        println!("  MISSED {f}");
+    }
+    Ok(!args.check || (failures.is_empty() && lru_mismatch.is_empty()))
+}

@@ -1,0 +1,249 @@
+//! Replaying a trace through a policy: for every key, `get`; on a miss, `insert`.
+//!
+//! Unit traces use the default weigher (capacity counts entries); sized traces weigh
+//! each entry by its size (capacity is a byte budget), and an object larger than the
+//! whole capacity is refused by the policy and counted as a miss. Every policy gets the
+//! same seeded hasher, so runs are reproducible.
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use polycache_policies::{
+    Core, DefaultHashBuilder, LfuOrder, LruOrder, Order, Policy, TinyLfuOrder, TtlOrder,
+};
+
+use crate::opt;
+use crate::trace::Trace;
+
+/// A policy the simulator replays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Belady's OPT with bypass (unit traces only): the ceiling.
+    Opt,
+    /// `Lru`.
+    Lru,
+    /// `Lfu` (with aging).
+    Lfu,
+    /// `Ttl` with no TTLs: eviction in insertion order, i.e. FIFO.
+    Fifo,
+    /// `TinyLfu` (W-TinyLFU, adaptive window).
+    TinyLfu,
+}
+
+impl Kind {
+    /// Every policy, OPT first.
+    pub const ALL: [Kind; 5] = [Kind::Opt, Kind::Lru, Kind::Lfu, Kind::Fifo, Kind::TinyLfu];
+
+    /// The column label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Opt => "OPT",
+            Kind::Lru => "Lru",
+            Kind::Lfu => "Lfu",
+            Kind::Fifo => "Ttl(FIFO)",
+            Kind::TinyLfu => "TinyLfu",
+        }
+    }
+}
+
+/// What one replay measured.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Outcome {
+    /// Requests replayed.
+    pub requests: u64,
+    /// Requests that hit.
+    pub hits: u64,
+    /// Bytes requested (sized traces; else equal to `requests`).
+    pub bytes: u64,
+    /// Bytes served from the cache.
+    pub hit_bytes: u64,
+    /// Seconds spent replaying (not reading the trace).
+    pub secs: f64,
+}
+
+impl Outcome {
+    /// Hits per request, in percent.
+    pub fn hit_ratio(&self) -> f64 {
+        100.0 * self.hits as f64 / self.requests.max(1) as f64
+    }
+
+    /// Bytes hit per byte requested, in percent.
+    pub fn byte_hit_ratio(&self) -> f64 {
+        100.0 * self.hit_bytes as f64 / self.bytes.max(1) as f64
+    }
+
+    /// Millions of requests per second.
+    pub fn mops(&self) -> f64 {
+        self.requests as f64 / self.secs.max(1e-9) / 1e6
+    }
+}
+
+/// Progress on stderr for long traces (a million requests or more): on a terminal, a
+/// percentage every 5% on one rewritten line; otherwise one line when a replay ends.
+pub struct Progress {
+    label: String,
+    total: usize,
+    step: usize,
+    next: usize,
+    enabled: bool,
+    terminal: bool,
+    start: Instant,
+}
+
+impl Progress {
+    /// Progress for a replay of `total` requests; silent below a million.
+    pub fn new(label: String, total: usize) -> Self {
+        let step = (total / 20).max(1);
+        Progress {
+            label,
+            total,
+            step,
+            next: step,
+            enabled: total >= 1_000_000,
+            terminal: std::io::stderr().is_terminal(),
+            start: Instant::now(),
+        }
+    }
+
+    /// Reports that `done` requests are through (cheap when nothing is due).
+    #[inline]
+    pub fn tick(&mut self, done: usize) {
+        if done >= self.next {
+            self.next += self.step;
+            if self.enabled && self.terminal {
+                eprint!("\r  {} {:3}%", self.label, done * 100 / self.total.max(1));
+                std::io::stderr().flush().ok();
+            }
+        }
+    }
+
+    /// Clears the progress line (or, off a terminal, says the replay is done).
+    pub fn finish(&self) {
+        if !self.enabled {
+            return;
+        }
+        if self.terminal {
+            eprint!("\r{:width$}\r", "", width = self.label.len() + 8);
+        } else {
+            eprintln!(
+                "  {} done in {:.1} s",
+                self.label,
+                self.start.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
+/// Replays `trace` through `policy` (get, then insert on a miss).
+pub fn replay<P: Policy<u64, u32>>(
+    mut policy: P,
+    trace: &Trace,
+    progress: &mut Progress,
+) -> Outcome {
+    let mut out = Outcome {
+        requests: trace.len() as u64,
+        ..Outcome::default()
+    };
+    let start = Instant::now();
+    const CHUNK: usize = 1 << 16;
+    for (c, chunk) in trace.keys.chunks(CHUNK).enumerate() {
+        let base = c * CHUNK;
+        for (j, &k) in chunk.iter().enumerate() {
+            let size = trace.sizes.as_ref().map_or(1, |s| s[base + j]);
+            let h = policy.hash(&k);
+            if policy.get_hashed(h, &k).is_some() {
+                out.hits += 1;
+                out.hit_bytes += u64::from(size);
+            } else {
+                // Refused (heavier than the capacity): a miss all the same.
+                let _ = policy.insert_hashed(h, k, size, None);
+            }
+            out.bytes += u64::from(size);
+        }
+        progress.tick(base + chunk.len());
+    }
+    out.secs = start.elapsed().as_secs_f64();
+    progress.finish();
+    out
+}
+
+/// The weigher of sized traces: the value is the size.
+fn by_size(_: &u64, size: &u32) -> u64 {
+    u64::from(*size)
+}
+
+/// The hasher every replay uses (seeded: reproducible runs).
+pub fn hasher(seed: u64) -> DefaultHashBuilder {
+    DefaultHashBuilder::with_seeds(seed, 0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e)
+}
+
+fn run_order<O: Order<u64, u32>>(
+    order: O,
+    capacity: u64,
+    trace: &Trace,
+    seed: u64,
+    progress: &mut Progress,
+) -> Outcome {
+    let builder = Core::<u64, u32, LruOrder>::builder(capacity)
+        .order(order)
+        .hasher(hasher(seed));
+    if trace.sizes.is_some() {
+        let p = builder
+            .weigher(by_size as fn(&u64, &u32) -> u64)
+            .build()
+            .expect("capacity > 0");
+        replay(p, trace, progress)
+    } else {
+        replay(builder.build().expect("capacity > 0"), trace, progress)
+    }
+}
+
+/// Replays `trace` through policy `kind` at `capacity`. OPT on a sized trace counts
+/// objects (every size 1): a bound on the object hit ratio of a cache of `capacity`
+/// objects, not of bytes; [`run`] returns `None` for it.
+pub fn run(
+    kind: Kind,
+    capacity: u64,
+    trace: &Trace,
+    seed: u64,
+    opt_next: Option<&[usize]>,
+) -> Option<Outcome> {
+    let mut progress = Progress::new(
+        format!("{} {} @{}", trace.name, kind.label(), capacity),
+        trace.len(),
+    );
+    Some(match kind {
+        Kind::Opt => {
+            if trace.sizes.is_some() {
+                return None;
+            }
+            let start = Instant::now();
+            let owned;
+            let next = match opt_next {
+                Some(n) => n,
+                None => {
+                    owned = opt::next_uses(&trace.keys);
+                    &owned
+                }
+            };
+            let hits = opt::opt_hits(&trace.keys, next, capacity as usize);
+            Outcome {
+                requests: trace.len() as u64,
+                hits,
+                bytes: trace.len() as u64,
+                hit_bytes: hits,
+                secs: start.elapsed().as_secs_f64(),
+            }
+        }
+        Kind::Lru => run_order(LruOrder::default(), capacity, trace, seed, &mut progress),
+        Kind::Lfu => run_order(LfuOrder::default(), capacity, trace, seed, &mut progress),
+        Kind::Fifo => run_order(TtlOrder::default(), capacity, trace, seed, &mut progress),
+        Kind::TinyLfu => run_order(
+            TinyLfuOrder::with_seed(seed),
+            capacity,
+            trace,
+            seed,
+            &mut progress,
+        ),
+    })
+}
