@@ -1,0 +1,199 @@
+//! loom models of the concurrent core: every interleaving (up to a preemption bound) of
+//! the real `Cache`/`Sharded` code, with loom's Mutex/Condvar swapped in by the crate's
+//! sync shim.
+//!
+//! Run (a few minutes at most):
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" cargo test -p polycache --release --test loom_sharded
+//! ```
+//!
+//! The preemption bound is 3 unless `LOOM_MAX_PREEMPTIONS` says otherwise.
+#![cfg(loom)]
+
+use std::sync::Mutex as StdMutex;
+
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::thread;
+use polycache::{Cache, EvictionCause};
+
+fn model<F: Fn() + Sync + Send + 'static>(f: F) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = runs.clone();
+    builder.check(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        f();
+    });
+    eprintln!(
+        "explored {} interleavings",
+        runs.load(std::sync::atomic::Ordering::Relaxed)
+    );
+}
+
+fn cache(capacity: u64, shards: usize) -> Cache<u32, u32> {
+    Cache::builder(capacity)
+        .shards(shards)
+        .seed(7)
+        .build()
+        .unwrap()
+}
+
+/// A reader racing a writer on one key sees the old or the new value, never anything
+/// else (nor a miss).
+#[test]
+fn reader_sees_old_or_new() {
+    model(|| {
+        let cache = cache(4, 1);
+        cache.insert(1, 10).unwrap();
+        let writer = {
+            let cache = cache.clone();
+            thread::spawn(move || {
+                assert_eq!(cache.insert(1, 20).unwrap(), Some(10));
+            })
+        };
+        let seen = cache.get(&1);
+        assert!(seen == Some(10) || seen == Some(20), "saw {seen:?}");
+        let peeked = cache.peek(&1);
+        assert!(
+            peeked == Some(10) || peeked == Some(20),
+            "peeked {peeked:?}"
+        );
+        writer.join().unwrap();
+        assert_eq!(cache.get(&1), Some(20));
+    });
+}
+
+/// Concurrent inserts into two one-entry shards never leave the cache over capacity,
+/// at any point another thread can observe.
+#[test]
+fn concurrent_inserts_stay_within_capacity() {
+    model(|| {
+        let cache = cache(2, 2);
+        let spawn = |keys: [u32; 2]| {
+            let cache = cache.clone();
+            thread::spawn(move || {
+                for k in keys {
+                    cache.insert(k, k).unwrap();
+                    assert!(cache.len() <= 2);
+                    assert!(cache.weight() <= 2);
+                }
+            })
+        };
+        let a = spawn([1, 2]);
+        let b = spawn([3, 4]);
+        a.join().unwrap();
+        b.join().unwrap();
+        assert!(cache.len() <= 2);
+        cache.validate().unwrap();
+        let s = cache.stats();
+        assert_eq!(s.inserts, 4);
+        assert_eq!(s.inserts - s.evicted, cache.len() as u64);
+    });
+}
+
+/// Three threads miss one key at once: the loader runs exactly once and everyone gets
+/// its value.
+#[test]
+fn get_or_insert_with_loads_once() {
+    model(|| {
+        let cache = cache(4, 1);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let spawn = || {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            thread::spawn(move || {
+                cache.get_or_insert_with(5, || {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    50
+                })
+            })
+        };
+        let a = spawn();
+        let b = spawn();
+        let mine = cache.get_or_insert_with(5, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            50
+        });
+        assert_eq!(mine, 50);
+        assert_eq!(a.join().unwrap(), 50);
+        assert_eq!(b.join().unwrap(), 50);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.loads_in_flight(), 0);
+    });
+}
+
+/// A failing loader caches nothing: the other thread runs its own loader, so there
+/// are exactly two calls, and the value stored is the successful one.
+#[test]
+fn failed_load_is_retried_not_cached() {
+    model(|| {
+        let cache = cache(4, 1);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let failing = {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            thread::spawn(move || {
+                cache.try_get_or_insert_with(5, || {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err::<u32, ()>(())
+                })
+            })
+        };
+        let ok = cache.try_get_or_insert_with(5, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok::<u32, ()>(50)
+        });
+        assert_eq!(ok, Ok(50));
+        // The failing caller either failed, or found the good value first.
+        let other = failing.join().unwrap();
+        assert!(other == Err(()) || other == Ok(50));
+        let want = if other.is_err() { 2 } else { 1 };
+        assert_eq!(calls.load(Ordering::SeqCst), want);
+        assert_eq!(cache.get(&5), Some(50));
+        assert_eq!(cache.loads_in_flight(), 0);
+    });
+}
+
+/// The listener calls back into the cache (every shard, through `len`): if it ever ran
+/// under a shard lock, loom would report the deadlock.
+#[test]
+fn listener_is_never_called_under_a_lock() {
+    model(|| {
+        let slot: Arc<StdMutex<Option<Cache<u32, u32>>>> = Arc::new(StdMutex::new(None));
+        let heard = Arc::new(AtomicUsize::new(0));
+        let built = {
+            let (slot, heard) = (slot.clone(), heard.clone());
+            Cache::builder(2)
+                .shards(2)
+                .seed(7)
+                .eviction_listener(move |k: &u32, _: &u32, cause| {
+                    assert_eq!(cause, EvictionCause::Capacity);
+                    let cache = slot.lock().unwrap().clone();
+                    if let Some(cache) = cache {
+                        assert!(cache.len() <= 2);
+                        let _ = cache.contains_key(k);
+                        heard.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+                .build()
+                .unwrap()
+        };
+        *slot.lock().unwrap() = Some(built.clone());
+        let other = {
+            let cache = built.clone();
+            thread::spawn(move || {
+                cache.insert(1, 1).unwrap();
+                cache.insert(2, 2).unwrap();
+            })
+        };
+        built.insert(3, 3).unwrap();
+        built.get_or_insert_with(4, || 4);
+        other.join().unwrap();
+        // Four writes into two one-entry shards: exactly two evictions were heard.
+        assert_eq!(heard.load(Ordering::SeqCst), 2);
+        *slot.lock().unwrap() = None;
+    });
+}
