@@ -6,6 +6,7 @@
 //!
 //! Run: `cargo bench --bench policies` (add `-- get_hit/Lru` to filter).
 
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -92,6 +93,34 @@ where
     group.finish();
 }
 
+/// The memory-bound floor: a plain `HashMap` look-up (same hasher family, same key
+/// sequences, no policy). Growth from 1K to 1M that this shows too is the memory
+/// hierarchy (1K entries fit in L1, 1M do not fit in L3), not the policy.
+fn baseline(c: &mut Criterion) {
+    let mut rng = SmallRng::seed_from_u64(7);
+    let mut group = c.benchmark_group("get_hit");
+    group.throughput(Throughput::Elements(1));
+    for &n in &SIZES {
+        let map: HashMap<u64, u64, ahash::RandomState> = (0..n).map(|k| (k, k)).collect();
+        let uniform: Vec<u64> = (0..SEQ).map(|_| rng.random_range(0..n)).collect();
+        let zipf = zipf_keys(n, SEQ, &mut rng);
+        for (dist, keys) in [("uniform", &uniform), ("zipf", &zipf)] {
+            group.bench_with_input(
+                BenchmarkId::new(format!("HashMap/{dist}"), n),
+                keys,
+                |b, keys| {
+                    let mut i = 0;
+                    b.iter(|| {
+                        i = (i + 1) & (SEQ - 1);
+                        black_box(map.get(&keys[i]).copied())
+                    })
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
 fn policies(c: &mut Criterion) {
     bench_policy(c, "Lru", |n| Lru::<u64, u64>::new(n).unwrap(), None);
     bench_policy(c, "Lfu", |n| Lfu::<u64, u64>::new(n).unwrap(), None);
@@ -110,6 +139,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
-    targets = policies
+    targets = baseline, policies
 }
 criterion_main!(benches);

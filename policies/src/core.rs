@@ -463,6 +463,42 @@ where
         follow
     }
 
+    /// Evicts until an entry of `weight` fits. The last victim is taken out of the
+    /// table, the order and the wheel but left in the arena: its index is returned (or
+    /// `NIL` if nothing had to go) for the caller to overwrite.
+    fn make_room(&mut self, weight: u64, out: &mut Evictions<K, V>) -> Idx {
+        let limit = self.capacity - weight;
+        while self.weight > limit || self.entries.len() >= MAX_ENTRIES {
+            let Some(victim) = self.order.victim(&mut slots!(self)) else {
+                // Only a broken order gets here; keep the budget all the same.
+                debug_assert!(false, "order has no victim while over budget");
+                self.evict_to(limit, true, NIL, out);
+                return NIL;
+            };
+            let victim_weight = weight_in(&self.weights, victim);
+            if self.weight - victim_weight <= limit {
+                self.order.on_remove(&mut slots!(self), victim);
+                self.timers.unset(victim);
+                let hash = self.hasher.hash_one(&self.entries[victim as usize].key);
+                match self.table.find_entry(hash, |&j| j == victim) {
+                    Ok(slot) => {
+                        slot.remove();
+                    }
+                    Err(_) => debug_assert!(false, "entry {victim} missing from the table"),
+                }
+                self.weight -= victim_weight;
+                return victim;
+            }
+            let (key, value) = self.remove_at(victim, NIL);
+            out.push(Evicted {
+                key,
+                value,
+                cause: EvictionCause::Capacity,
+            });
+        }
+        NIL
+    }
+
     fn set_deadline(&mut self, i: Idx, deadline: u64, now_nanos: u64) {
         if deadline == 0 {
             self.timers.unset(i);
@@ -579,17 +615,33 @@ where
             }
             return Ok(out);
         }
-        self.evict_to(self.capacity - weight, true, NIL, &mut out);
-        let i = self.entries.len() as Idx;
-        self.entries.push(Entry {
+        let entry = Entry {
             key,
             value,
             node: O::Node::default(),
-        });
-        if !W::UNIT {
-            self.weights.push(weight as u32);
-        }
-        self.timers.push();
+        };
+        let hole = self.make_room(weight, &mut out);
+        let i = if hole == NIL {
+            self.entries.push(entry);
+            if !W::UNIT {
+                self.weights.push(weight as u32);
+            }
+            self.timers.push();
+            (self.entries.len() - 1) as Idx
+        } else {
+            // The last victim's slot takes the newcomer: nothing moves, nothing is
+            // re-hashed.
+            let old = std::mem::replace(&mut self.entries[hole as usize], entry);
+            if !W::UNIT {
+                self.weights[hole as usize] = weight as u32;
+            }
+            out.push(Evicted {
+                key: old.key,
+                value: old.value,
+                cause: EvictionCause::Capacity,
+            });
+            hole
+        };
         self.weight += weight;
         let entries = &self.entries;
         let hasher = &self.hasher;
