@@ -8,14 +8,14 @@
 //!   counter in each of 4 rows (row `r` owns words `2r` and `2r + 1`): depth 4, and an
 //!   increment or an estimate touches one cache line. Every index comes from shifts and
 //!   masks of one mixed 64-bit hash: no division anywhere.
-//! - The **doorkeeper** is a bloom filter in front of the sketch (3 bits in one `u64`
-//!   word per key). A key's first increment only sets its doorkeeper bits; later ones
-//!   go to the counters. So keys seen once (most keys, in most traces) cost the
-//!   counters nothing. The estimate is the counters' minimum plus 1 if the doorkeeper
-//!   holds the key.
-//! - **Aging**: after `10 ×` the sketch's nominal entry count of increments (the sample
-//!   period), every counter is halved and the doorkeeper is cleared, so that old
-//!   popularity fades.
+//! - The **doorkeeper** is a bloom filter in front of the sketch (64 bits per entry;
+//!   3 bits in one `u64` word per key). A key's first increment only sets its
+//!   doorkeeper bits; later ones go to the counters. So keys seen once (most keys, in
+//!   most traces) cost the counters nothing. The estimate is the counters' minimum
+//!   plus 1 if the doorkeeper holds the key.
+//! - **Aging**: after a sample period of increments (`10 ×` the entry count the sketch
+//!   was asked for), every counter is halved and the doorkeeper is cleared, so that
+//!   old popularity fades.
 //! - The hash is mixed with a seed: two sketches with different seeds collide on
 //!   different keys.
 //!
@@ -72,13 +72,15 @@ fn mix(mut z: u64) -> u64 {
 impl FrequencySketch {
     /// A sketch for about `entries` distinct popular keys (at least 64), with its hash
     /// mixed with `seed`. It takes 8 bytes per entry (rounded up to a power of two) for
-    /// the counters and 2 more for the doorkeeper.
+    /// the counters and 8 more for the doorkeeper.
     pub fn new(entries: u64, seed: u64) -> Self {
+        let asked = entries.clamp(1, 1 << 40);
         let entries = entries.clamp(64, 1 << 40).next_power_of_two();
         // 16 counters (one u64) per entry, 8 words per block.
         let blocks = (entries / 8) as usize;
-        // 16 doorkeeper bits per entry.
-        let door_words = (entries / 4) as usize;
+        // 64 doorkeeper bits per entry: a sample period sees up to 10 × entries
+        // distinct keys, and a crowded doorkeeper's false positives skew admissions.
+        let door_words = entries as usize;
         FrequencySketch {
             blocks: vec![Block::default(); blocks],
             block_mask: blocks as u64 - 1,
@@ -87,7 +89,7 @@ impl FrequencySketch {
             seed: mix(seed ^ 0x6a09_e667_f3bc_c908),
             entries,
             samples: 0,
-            period: entries * SAMPLES_PER_ENTRY,
+            period: asked * SAMPLES_PER_ENTRY,
             resets: 0,
         }
     }
@@ -215,6 +217,8 @@ impl FrequencySketch {
     /// twin, and a key's new block is either its old one or that twin. The sample
     /// period grows with it. O(new size).
     pub fn grow_to(&mut self, entries: u64) {
+        let asked = entries.clamp(1, 1 << 40);
+        self.period = self.period.max(asked * SAMPLES_PER_ENTRY);
         let target = entries.clamp(64, 1 << 40).next_power_of_two();
         while self.entries < target {
             self.blocks.extend_from_within(..);
@@ -222,7 +226,6 @@ impl FrequencySketch {
             self.block_mask = self.blocks.len() as u64 - 1;
             self.door_mask = self.doorkeeper.len() as u64 - 1;
             self.entries *= 2;
-            self.period = self.entries * SAMPLES_PER_ENTRY;
         }
     }
 
@@ -351,7 +354,7 @@ mod tests {
         let before: Vec<u32> = hs.iter().map(|&h| s.estimate(h)).collect();
         s.grow_to(1000);
         assert_eq!(s.entries(), 1024);
-        assert_eq!(s.sample_period(), 10240);
+        assert_eq!(s.sample_period(), 10000);
         let after: Vec<u32> = hs.iter().map(|&h| s.estimate(h)).collect();
         assert_eq!(before, after);
     }
