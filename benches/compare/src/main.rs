@@ -1,0 +1,306 @@
+//! Side-by-side throughput of polycache and its peers, in one run, on this machine.
+//!
+//! ```text
+//! cd benches/compare && cargo run --release [-- --quick]
+//! ```
+//!
+//! Workloads (capacity 100K entries, `u64 -> u64`):
+//! - (a) Zipf s=1.0 over 1M keys: `get`, then `insert` on a miss; 1 and 2 threads.
+//! - (b) reads only, on a warm cache: every key of a Zipf s=1.0 trace over 100K keys
+//!   is present; 1 and 2 threads.
+//!
+//! Each thread replays its own pre-generated trace (so the generator costs nothing in
+//! the timed loop); a first pass warms the cache, the second is timed. Each cell is the
+//! median of 5 runs (3 with `--quick`), in millions of operations per second, with the
+//! ratio to quick_cache.
+
+use std::hint::black_box;
+use std::num::NonZeroUsize;
+use std::sync::Barrier;
+use std::time::Instant;
+
+use polycache::policies::LfuOrder;
+use polycache::{Cache, Lfu, Lru};
+
+const CAPACITY: u64 = 100_000;
+const KEYS: usize = 1_000_000;
+
+/// The operations the workloads need, for every cache.
+trait Bench: Sync {
+    fn get(&self, k: u64) -> Option<u64>;
+    fn insert(&self, k: u64, v: u64);
+}
+
+struct PolyLru(Cache<u64, u64, Lru<u64, u64>>);
+struct PolyLfu(Cache<u64, u64, Lfu<u64, u64>>);
+struct Moka(moka::sync::Cache<u64, u64>);
+struct Quick(quick_cache::sync::Cache<u64, u64>);
+struct MutexLru(parking_lot::Mutex<lru::LruCache<u64, u64>>);
+
+impl Bench for PolyLru {
+    #[inline]
+    fn get(&self, k: u64) -> Option<u64> {
+        self.0.get(&k)
+    }
+    #[inline]
+    fn insert(&self, k: u64, v: u64) {
+        let _ = self.0.insert(k, v);
+    }
+}
+
+impl Bench for PolyLfu {
+    #[inline]
+    fn get(&self, k: u64) -> Option<u64> {
+        self.0.get(&k)
+    }
+    #[inline]
+    fn insert(&self, k: u64, v: u64) {
+        let _ = self.0.insert(k, v);
+    }
+}
+
+impl Bench for Moka {
+    #[inline]
+    fn get(&self, k: u64) -> Option<u64> {
+        self.0.get(&k)
+    }
+    #[inline]
+    fn insert(&self, k: u64, v: u64) {
+        self.0.insert(k, v);
+    }
+}
+
+impl Bench for Quick {
+    #[inline]
+    fn get(&self, k: u64) -> Option<u64> {
+        self.0.get(&k)
+    }
+    #[inline]
+    fn insert(&self, k: u64, v: u64) {
+        self.0.insert(k, v);
+    }
+}
+
+impl Bench for MutexLru {
+    #[inline]
+    fn get(&self, k: u64) -> Option<u64> {
+        self.0.lock().get(&k).copied()
+    }
+    #[inline]
+    fn insert(&self, k: u64, v: u64) {
+        self.0.lock().put(k, v);
+    }
+}
+
+const NAMES: [&str; 5] = [
+    "polycache Lru",
+    "polycache Lfu",
+    "quick_cache",
+    "moka",
+    "Mutex<lru>",
+];
+
+fn make(i: usize) -> Box<dyn FnOnce() -> Outcome> {
+    // Boxed only at construction; the timed loops are monomorphized per cache.
+    match i {
+        0 => Box::new(|| Outcome::of(PolyLru(Cache::builder(CAPACITY).build().unwrap()))),
+        1 => Box::new(|| {
+            Outcome::of(PolyLfu(
+                Cache::builder(CAPACITY)
+                    .order(LfuOrder::default())
+                    .build()
+                    .unwrap(),
+            ))
+        }),
+        2 => Box::new(|| Outcome::of(Quick(quick_cache::sync::Cache::new(CAPACITY as usize)))),
+        3 => Box::new(|| Outcome::of(Moka(moka::sync::Cache::new(CAPACITY)))),
+        _ => Box::new(|| {
+            Outcome::of(MutexLru(parking_lot::Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(CAPACITY as usize).unwrap(),
+            ))))
+        }),
+    }
+}
+
+/// A cache ready to run, type-erased behind closures that run whole workloads.
+struct Outcome {
+    run_a: Box<dyn Fn(&[Vec<u64>]) -> (f64, f64) + Sync>,
+    run_b: Box<dyn Fn(&[Vec<u64>]) -> f64 + Sync>,
+}
+
+impl Outcome {
+    fn of<C: Bench + Send + 'static>(cache: C) -> Outcome {
+        let cache = std::sync::Arc::new(cache);
+        let b = cache.clone();
+        Outcome {
+            run_a: Box::new(move |traces| get_or_insert(&*cache, traces)),
+            run_b: Box::new(move |traces| read_only(&*b, traces)),
+        }
+    }
+}
+
+/// splitmix64: scatters Zipf ranks over the key space (hot keys are not 0, 1, 2...).
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// `len` keys drawn from Zipf(s = 1.0) over `n` ranks (inverse CDF, binary search).
+fn zipf_trace(n: usize, len: usize, seed: u64) -> Vec<u64> {
+    let mut cdf = Vec::with_capacity(n);
+    let mut sum = 0.0f64;
+    for rank in 1..=n {
+        sum += 1.0 / rank as f64;
+        cdf.push(sum);
+    }
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state = mix(state);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64 * sum;
+            let rank = cdf.partition_point(|&c| c < u).min(n - 1);
+            mix(rank as u64 ^ 0xA5A5_A5A5)
+        })
+        .collect()
+}
+
+/// Runs `f(thread, trace)` on one thread per trace, all started together; returns the
+/// wall time in seconds.
+fn parallel<F: Fn(usize, &[u64]) + Sync>(traces: &[Vec<u64>], f: F) -> f64 {
+    let barrier = Barrier::new(traces.len() + 1);
+    std::thread::scope(|s| {
+        for (t, trace) in traces.iter().enumerate() {
+            let (f, barrier) = (&f, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                f(t, trace);
+                barrier.wait();
+            });
+        }
+        barrier.wait();
+        let start = Instant::now();
+        barrier.wait();
+        start.elapsed().as_secs_f64()
+    })
+}
+
+/// Workload (a): warm pass, then a timed pass; returns (Mops/s, hit ratio).
+fn get_or_insert<C: Bench>(cache: &C, traces: &[Vec<u64>]) -> (f64, f64) {
+    let pass = |_: usize, trace: &[u64]| {
+        let mut hits = 0u64;
+        for &k in trace {
+            match cache.get(k) {
+                Some(v) => hits += black_box(v) & 1 | 1,
+                None => cache.insert(k, k),
+            }
+        }
+        black_box(hits);
+    };
+    parallel(traces, pass);
+    let hits = std::sync::atomic::AtomicU64::new(0);
+    let secs = parallel(traces, |_, trace| {
+        let mut h = 0u64;
+        for &k in trace {
+            match cache.get(k) {
+                Some(v) => {
+                    black_box(v);
+                    h += 1;
+                }
+                None => cache.insert(k, k),
+            }
+        }
+        hits.fetch_add(h, std::sync::atomic::Ordering::Relaxed);
+    });
+    let ops: usize = traces.iter().map(Vec::len).sum();
+    (
+        ops as f64 / secs / 1e6,
+        hits.into_inner() as f64 / ops as f64,
+    )
+}
+
+/// Workload (b): fill with every key of the trace's key space, then reads only.
+fn read_only<C: Bench>(cache: &C, traces: &[Vec<u64>]) -> f64 {
+    for rank in 0..CAPACITY {
+        cache.insert(mix(rank ^ 0xA5A5_A5A5), rank);
+    }
+    parallel(traces, |_, trace| {
+        for &k in trace {
+            black_box(cache.get(k));
+        }
+    });
+    let secs = parallel(traces, |_, trace| {
+        for &k in trace {
+            black_box(cache.get(k));
+        }
+    });
+    let ops: usize = traces.iter().map(Vec::len).sum();
+    ops as f64 / secs / 1e6
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runs = if quick { 3 } else { 5 };
+    let per_thread = if quick { 2_000_000 } else { 5_000_000 };
+    let traces_a: Vec<Vec<u64>> = (0..2)
+        .map(|t| zipf_trace(KEYS, per_thread, 1 + t))
+        .collect();
+    let traces_b: Vec<Vec<u64>> = (0..2)
+        .map(|t| zipf_trace(CAPACITY as usize, per_thread, 11 + t))
+        .collect();
+    println!(
+        "capacity {CAPACITY}, u64 -> u64, {per_thread} ops per thread per run, median of {runs} runs, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let columns = [
+        ("(a) 1 thread", 'a', 1),
+        ("(a) 2 threads", 'a', 2),
+        ("(b) 1 thread", 'b', 1),
+        ("(b) 2 threads", 'b', 2),
+    ];
+    // results[cache][column] = (Mops/s, hit ratio)
+    let mut results = vec![vec![(0.0, 0.0); columns.len()]; NAMES.len()];
+    for (c, &(_, which, threads)) in columns.iter().enumerate() {
+        for (i, row) in results.iter_mut().enumerate() {
+            let mut mops = Vec::new();
+            let mut hit = 0.0;
+            for _ in 0..runs {
+                let cache = make(i)();
+                if which == 'a' {
+                    let (m, h) = (cache.run_a)(&traces_a[..threads]);
+                    mops.push(m);
+                    hit = h;
+                } else {
+                    mops.push((cache.run_b)(&traces_b[..threads]));
+                    hit = 1.0;
+                }
+            }
+            row[c] = (median(mops), hit);
+        }
+    }
+    let quick_row = 2;
+    print!("| cache |");
+    for (name, _, _) in &columns {
+        print!(" {name} Mops/s (x quick_cache) |");
+    }
+    println!(" (a) hit ratio 1 thr |");
+    print!("|---|");
+    for _ in &columns {
+        print!("---|");
+    }
+    println!("---|");
+    for (i, name) in NAMES.iter().enumerate() {
+        print!("| {name} |");
+        for c in 0..columns.len() {
+            let (m, _) = results[i][c];
+            print!(" {m:.2} ({:.2}x) |", m / results[quick_row][c].0);
+        }
+        println!(" {:.3} |", results[i][0].1);
+    }
+}
