@@ -176,9 +176,10 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
         "hit ratio (%)"
     };
     println!("\n{} : {what}", r.trace);
+    let widths: Vec<usize> = r.kinds.iter().map(|k| k.label().len().max(9)).collect();
     let mut header = format!("{:>10}", "capacity");
-    for k in &r.kinds {
-        header += &format!(" {:>10}", k.label());
+    for (k, w) in r.kinds.iter().zip(&widths) {
+        header += &format!(" {:>w$}", k.label());
     }
     let with_refs = !refs.is_empty() && !byte;
     if with_refs {
@@ -190,11 +191,11 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
     println!("{header}");
     for &cap in &r.capacities {
         let mut line = format!("{cap:>10}");
-        for i in 0..r.kinds.len() {
+        for (i, &w) in widths.iter().enumerate() {
             match r.cells.get(&(cap, i)) {
                 Some(o) => {
                     line += &format!(
-                        " {:>10.2}",
+                        " {:>w$.2}",
                         if byte {
                             o.byte_hit_ratio()
                         } else {
@@ -202,7 +203,7 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
                         }
                     )
                 }
-                None => line += &format!(" {:>10}", "-"),
+                None => line += &format!(" {:>w$}", "-"),
             }
         }
         if with_refs {
@@ -227,19 +228,31 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
     }
     if !byte {
         let mut line = format!("{:>10}", "Mops/s");
-        for i in 0..r.kinds.len() {
+        for (i, &w) in widths.iter().enumerate() {
             let (req, secs) = r
                 .cells
                 .iter()
                 .filter(|((_, j), _)| *j == i)
                 .fold((0u64, 0f64), |(n, s), (_, o)| (n + o.requests, s + o.secs));
             line += &if secs > 0.0 {
-                format!(" {:>10.1}", req as f64 / secs / 1e6)
+                format!(" {:>w$.1}", req as f64 / secs / 1e6)
             } else {
-                format!(" {:>10}", "-")
+                format!(" {:>w$}", "-")
             };
         }
         println!("{line}");
+        if r.kinds.contains(&Kind::ShardedTinyLfu) {
+            let shards: Vec<String> = r
+                .capacities
+                .iter()
+                .map(|&c| format!("{c}: {}", run::default_shards(c)))
+                .collect();
+            println!(
+                "{:>10} Sharded<TinyLfu> shard counts (default for this machine): {}",
+                "",
+                shards.join(", ")
+            );
+        }
     }
 }
 

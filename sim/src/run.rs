@@ -28,11 +28,20 @@ pub enum Kind {
     Fifo,
     /// `TinyLfu` (W-TinyLFU, adaptive window).
     TinyLfu,
+    /// `polycache::Sharded<TinyLfu>` with its default shard count.
+    ShardedTinyLfu,
 }
 
 impl Kind {
     /// Every policy, OPT first.
-    pub const ALL: [Kind; 5] = [Kind::Opt, Kind::Lru, Kind::Lfu, Kind::Fifo, Kind::TinyLfu];
+    pub const ALL: [Kind; 6] = [
+        Kind::Opt,
+        Kind::Lru,
+        Kind::Lfu,
+        Kind::Fifo,
+        Kind::TinyLfu,
+        Kind::ShardedTinyLfu,
+    ];
 
     /// The column label.
     pub fn label(self) -> &'static str {
@@ -42,6 +51,7 @@ impl Kind {
             Kind::Lfu => "Lfu",
             Kind::Fifo => "Ttl(FIFO)",
             Kind::TinyLfu => "TinyLfu",
+            Kind::ShardedTinyLfu => "Sharded<TinyLfu>",
         }
     }
 }
@@ -245,5 +255,77 @@ pub fn run(
             seed,
             &mut progress,
         ),
+        Kind::ShardedTinyLfu => run_sharded(
+            TinyLfuOrder::with_seed(seed),
+            capacity,
+            trace,
+            seed,
+            &mut progress,
+        ),
     })
+}
+
+/// The shard count `polycache` picks by default for `capacity` on this machine.
+pub fn default_shards(capacity: u64) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    polycache::sharded::shard_count_for(capacity, cores)
+}
+
+/// Replays through `Sharded<Core<O>>` with the default shard count (get, then insert
+/// on a miss, through the sharded handle: one lock per operation).
+fn run_sharded<O: Order<u64, u32> + Clone>(
+    order: O,
+    capacity: u64,
+    trace: &Trace,
+    seed: u64,
+    progress: &mut Progress,
+) -> Outcome {
+    use polycache::{ShardSelector, Sharded};
+    let shards = default_shards(capacity);
+    let selector = ShardSelector::with_seed(shards, seed).expect("a power of two");
+    let make = |cap, hasher| {
+        Core::<u64, u32, LruOrder>::builder(cap)
+            .order(order.clone())
+            .hasher(hasher)
+    };
+    fn go<P: Policy<u64, u32>>(
+        s: Sharded<u64, u32, P>,
+        trace: &Trace,
+        progress: &mut Progress,
+    ) -> Outcome {
+        let mut out = Outcome {
+            requests: trace.len() as u64,
+            ..Outcome::default()
+        };
+        let start = Instant::now();
+        for (i, &k) in trace.keys.iter().enumerate() {
+            let size = trace.sizes.as_ref().map_or(1, |s| s[i]);
+            if s.get_with(&k, |_| ()).is_some() {
+                out.hits += 1;
+                out.hit_bytes += u64::from(size);
+            } else {
+                let _ = s.insert(k, size, None);
+            }
+            out.bytes += u64::from(size);
+            if i & 0xffff == 0 {
+                progress.tick(i);
+            }
+        }
+        out.secs = start.elapsed().as_secs_f64();
+        progress.finish();
+        out
+    }
+    if trace.sizes.is_some() {
+        let s = Sharded::new(capacity, selector, |cap, h| {
+            make(cap, h)
+                .weigher(by_size as fn(&u64, &u32) -> u64)
+                .build()
+        })
+        .expect("capacity >= shards");
+        go(s, trace, progress)
+    } else {
+        let s = Sharded::new(capacity, selector, |cap, h| make(cap, h).build())
+            .expect("capacity >= shards");
+        go(s, trace, progress)
+    }
 }
