@@ -6,6 +6,9 @@
 //!
 //! Run: `cargo bench --bench policies` (add `-- get_hit/Lru` to filter).
 
+// criterion's macros generate undocumented items.
+#![allow(missing_docs)]
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
