@@ -122,10 +122,15 @@ fn make(i: usize) -> Box<dyn FnOnce() -> Outcome> {
     }
 }
 
+/// Runs workload (a) on some traces: (Mops/s, hit ratio).
+type RunA = Box<dyn Fn(&[Vec<u64>]) -> (f64, f64) + Sync>;
+/// Runs workload (b) on some traces: Mops/s.
+type RunB = Box<dyn Fn(&[Vec<u64>]) -> f64 + Sync>;
+
 /// A cache ready to run, type-erased behind closures that run whole workloads.
 struct Outcome {
-    run_a: Box<dyn Fn(&[Vec<u64>]) -> (f64, f64) + Sync>,
-    run_b: Box<dyn Fn(&[Vec<u64>]) -> f64 + Sync>,
+    run_a: RunA,
+    run_b: RunB,
 }
 
 impl Outcome {
@@ -297,8 +302,7 @@ fn main() {
     println!("---|");
     for (i, name) in NAMES.iter().enumerate() {
         print!("| {name} |");
-        for c in 0..columns.len() {
-            let (m, _) = results[i][c];
+        for (c, &(m, _)) in results[i].iter().enumerate() {
             print!(" {m:.2} ({:.2}x) |", m / results[quick_row][c].0);
         }
         println!(" {:.3} |", results[i][0].1);
