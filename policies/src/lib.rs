@@ -25,6 +25,7 @@
 //! | [`Lru`] | the least recently used | O(1) |
 //! | [`Lfu`] | the least frequently used (ties: least recent), with aging | O(1) |
 //! | [`Ttl`] | the soonest deadline (entries without one last) | O(1) |
+//! | [`TinyLfu`] | W-TinyLFU: a window candidate enters main only if the frequency sketch rates it above main's victim | O(1) |
 //!
 //! Every policy has a weight budget ([`Weigher`]; by default every entry weighs 1), an
 //! optional deadline per entry, and reports what each write pushed out
@@ -34,7 +35,9 @@
 //!
 //! Written once and shared: the index-linked arena lists, the [`Core`] (table + dense
 //! arena + weights), the timer wheel that reclaims expired entries in amortized O(1),
-//! the [`Weigher`] and the [`Clock`]. A policy is an [`Order`] plugged into the core.
+//! the [`FrequencySketch`], the [`Weigher`] and the [`Clock`]. A policy is an [`Order`]
+//! plugged into the core; a policy of one's own is either an `Order` (and gets the
+//! table, weights and TTLs for free) or a whole [`Policy`] implementation.
 //!
 //! # Time
 //!
