@@ -43,6 +43,7 @@ pub mod cache;
 mod error;
 mod flight;
 pub mod selector;
+pub mod semantic;
 pub mod sharded;
 mod stats;
 mod sync;
@@ -51,6 +52,7 @@ pub use crate::builder::{CacheBuilder, CoreFactory, FnFactory, MakePolicy};
 pub use crate::cache::{Cache, Iter};
 pub use crate::error::{BuildError, InsertError};
 pub use crate::selector::ShardSelector;
+pub use crate::semantic::{SemanticCache, SemanticError, SemanticHit};
 pub use crate::sharded::Sharded;
 pub use crate::stats::CacheStats;
 
