@@ -19,7 +19,7 @@ use std::num::NonZeroUsize;
 use std::sync::Barrier;
 use std::time::Instant;
 
-use polycache::policies::LfuOrder;
+use polycache::policies::{LfuOrder, TinyLfu, TinyLfuOrder};
 use polycache::{Cache, Lfu, Lru};
 
 const CAPACITY: u64 = 100_000;
@@ -33,6 +33,7 @@ trait Bench: Sync {
 
 struct PolyLru(Cache<u64, u64, Lru<u64, u64>>);
 struct PolyLfu(Cache<u64, u64, Lfu<u64, u64>>);
+struct PolyTiny(Cache<u64, u64, TinyLfu<u64, u64>>);
 struct Moka(moka::sync::Cache<u64, u64>);
 struct Quick(quick_cache::sync::Cache<u64, u64>);
 struct MutexLru(parking_lot::Mutex<lru::LruCache<u64, u64>>);
@@ -49,6 +50,17 @@ impl Bench for PolyLru {
 }
 
 impl Bench for PolyLfu {
+    #[inline]
+    fn get(&self, k: u64) -> Option<u64> {
+        self.0.get(&k)
+    }
+    #[inline]
+    fn insert(&self, k: u64, v: u64) {
+        let _ = self.0.insert(k, v);
+    }
+}
+
+impl Bench for PolyTiny {
     #[inline]
     fn get(&self, k: u64) -> Option<u64> {
         self.0.get(&k)
@@ -92,9 +104,10 @@ impl Bench for MutexLru {
     }
 }
 
-const NAMES: [&str; 5] = [
+const NAMES: [&str; 6] = [
     "polycache Lru",
     "polycache Lfu",
+    "polycache TinyLfu",
     "quick_cache",
     "moka",
     "Mutex<lru>",
@@ -112,8 +125,16 @@ fn make(i: usize) -> Box<dyn FnOnce() -> Outcome> {
                     .unwrap(),
             ))
         }),
-        2 => Box::new(|| Outcome::of(Quick(quick_cache::sync::Cache::new(CAPACITY as usize)))),
-        3 => Box::new(|| Outcome::of(Moka(moka::sync::Cache::new(CAPACITY)))),
+        2 => Box::new(|| {
+            Outcome::of(PolyTiny(
+                Cache::builder(CAPACITY)
+                    .order(TinyLfuOrder::default())
+                    .build()
+                    .unwrap(),
+            ))
+        }),
+        3 => Box::new(|| Outcome::of(Quick(quick_cache::sync::Cache::new(CAPACITY as usize)))),
+        4 => Box::new(|| Outcome::of(Moka(moka::sync::Cache::new(CAPACITY)))),
         _ => Box::new(|| {
             Outcome::of(MutexLru(parking_lot::Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(CAPACITY as usize).unwrap(),
@@ -271,8 +292,17 @@ fn main() {
     ];
     // results[cache][column] = (Mops/s, hit ratio)
     let mut results = vec![vec![(0.0, 0.0); columns.len()]; NAMES.len()];
+    // `--only N` runs cache N alone (for profiling); its ratios are then meaningless.
+    let args: Vec<String> = std::env::args().collect();
+    let only: Option<usize> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
     for (c, &(_, which, threads)) in columns.iter().enumerate() {
         for (i, row) in results.iter_mut().enumerate() {
+            if only.is_some_and(|o| o != i) {
+                continue;
+            }
             let mut mops = Vec::new();
             let mut hit = 0.0;
             for _ in 0..runs {
@@ -289,7 +319,7 @@ fn main() {
             row[c] = (median(mops), hit);
         }
     }
-    let quick_row = 2;
+    let quick_row = 3;
     print!("| cache |");
     for (name, _, _) in &columns {
         print!(" {name} Mops/s (x quick_cache) |");
