@@ -1,7 +1,9 @@
 //! Cost per operation of each policy, single-threaded, at 1K, 100K and 1M entries.
 //!
 //! - `get_hit`: a full cache of `n` entries, keys drawn from a pre-generated sequence
-//!   over `0..n` (uniform, and Zipf s=1.0 for the skew real caches see);
+//!   over `0..n`: uniform, Zipf s=1.0 (the skew real caches see), and `hot1k`: 1,024
+//!   keys spread over the cache, the same hot set at every size (what stays constant
+//!   is the memory touched, so growth here would be the policy's own);
 //! - `insert_evict`: a full cache, every insert a new key that pushes one out.
 //!
 //! Run: `cargo bench --bench policies` (add `-- get_hit/Lru` to filter).
@@ -47,6 +49,14 @@ fn put<P: Policy<u64, u64>>(cache: &mut P, k: u64, ttl: Option<Duration>) -> usi
 }
 
 /// Benchmarks one policy; every write carries `ttl`.
+/// A sequence over 1,024 keys spread evenly over `0..n`.
+fn hot_keys(n: u64, rng: &mut SmallRng) -> Vec<u64> {
+    let stride = (n / 1024).max(1);
+    (0..SEQ)
+        .map(|_| rng.random_range(0..1024u64.min(n)) * stride)
+        .collect()
+}
+
 fn bench_policy<P, F>(c: &mut Criterion, name: &str, make: F, ttl: Option<Duration>)
 where
     P: Policy<u64, u64>,
@@ -62,7 +72,8 @@ where
         }
         let uniform: Vec<u64> = (0..SEQ).map(|_| rng.random_range(0..n)).collect();
         let zipf = zipf_keys(n, SEQ, &mut rng);
-        for (dist, keys) in [("uniform", &uniform), ("zipf", &zipf)] {
+        let hot = hot_keys(n, &mut rng);
+        for (dist, keys) in [("uniform", &uniform), ("zipf", &zipf), ("hot1k", &hot)] {
             group.bench_with_input(
                 BenchmarkId::new(format!("{name}/{dist}"), n),
                 keys,
@@ -107,7 +118,8 @@ fn baseline(c: &mut Criterion) {
         let map: HashMap<u64, u64, ahash::RandomState> = (0..n).map(|k| (k, k)).collect();
         let uniform: Vec<u64> = (0..SEQ).map(|_| rng.random_range(0..n)).collect();
         let zipf = zipf_keys(n, SEQ, &mut rng);
-        for (dist, keys) in [("uniform", &uniform), ("zipf", &zipf)] {
+        let hot = hot_keys(n, &mut rng);
+        for (dist, keys) in [("uniform", &uniform), ("zipf", &zipf), ("hot1k", &hot)] {
             group.bench_with_input(
                 BenchmarkId::new(format!("HashMap/{dist}"), n),
                 keys,
