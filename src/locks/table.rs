@@ -57,6 +57,12 @@ mod wait {
     #[derive(Debug)]
     pub(super) struct Condvar(loom::sync::Condvar);
 
+    impl Default for Condvar {
+        fn default() -> Self {
+            Condvar(loom::sync::Condvar::new())
+        }
+    }
+
     impl Condvar {
         pub(super) fn wait_for<'a, T>(
             &self,
