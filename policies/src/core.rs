@@ -179,6 +179,16 @@ pub trait Order<K, V> {
     /// (calling [`Order::on_remove`]) and asks again until the new weight fits.
     fn victim(&mut self, slots: &mut Slots<'_, K, V, Self::Node>) -> Option<u32>;
 
+    /// `true` while the order wants the core to keep evicting although the weight
+    /// already fits: an eviction in progress that must finish (the `Prefix` order
+    /// evicts a whole group, and hands its members out one [`Order::victim`] at a
+    /// time). The core keeps asking for victims while this holds; the default, for
+    /// orders that evict one entry at a time, is `false`.
+    #[inline]
+    fn keep_evicting(&self) -> bool {
+        false
+    }
+
     /// The core's weight budget, told once when the core is built, before any entry.
     /// Orders that size themselves from it (TinyLfu's window and sketch) override this;
     /// the default ignores it.
@@ -437,7 +447,10 @@ where
         mut follow: Idx,
         out: &mut Evictions<K, V>,
     ) -> Idx {
-        while self.weight > limit || (room && self.entries.len() >= MAX_ENTRIES) {
+        while self.weight > limit
+            || (room && self.entries.len() >= MAX_ENTRIES)
+            || self.order.keep_evicting()
+        {
             let last = (self.entries.len() - 1) as Idx;
             let victim = match self.order.victim(&mut slots!(self)) {
                 Some(v) => v,
@@ -468,7 +481,8 @@ where
     /// `NIL` if nothing had to go) for the caller to overwrite.
     fn make_room(&mut self, weight: u64, out: &mut Evictions<K, V>) -> Idx {
         let limit = self.capacity - weight;
-        while self.weight > limit || self.entries.len() >= MAX_ENTRIES {
+        while self.weight > limit || self.entries.len() >= MAX_ENTRIES || self.order.keep_evicting()
+        {
             let Some(victim) = self.order.victim(&mut slots!(self)) else {
                 // Only a broken order gets here; keep the budget all the same.
                 debug_assert!(false, "order has no victim while over budget");
@@ -487,6 +501,11 @@ where
                     Err(_) => debug_assert!(false, "entry {victim} missing from the table"),
                 }
                 self.weight -= victim_weight;
+                if self.order.keep_evicting() {
+                    // The order's eviction is not finished: the rest goes too, and
+                    // the hole may move while it does.
+                    return self.evict_to(limit, false, victim, out);
+                }
                 return victim;
             }
             let (key, value) = self.remove_at(victim, NIL);
@@ -497,6 +516,27 @@ where
             });
         }
         NIL
+    }
+
+    /// Removes the entries `next` names, one at a time, until it names none; each
+    /// leaves with cause `Removed` (or `Expired` if past its deadline). For an order's
+    /// own bulk removal (`Prefix`'s `remove_prefix`): `next` must stop once the set it
+    /// removes is empty.
+    pub(crate) fn remove_each(
+        &mut self,
+        mut next: impl FnMut(&O) -> Option<Idx>,
+    ) -> Evictions<K, V> {
+        let mut out = Evictions::new();
+        while let Some(i) = next(&self.order) {
+            let cause = if self.is_expired(i) {
+                EvictionCause::Expired
+            } else {
+                EvictionCause::Removed
+            };
+            let (key, value) = self.remove_at(i, NIL);
+            out.push(Evicted { key, value, cause });
+        }
+        out
     }
 
     fn set_deadline(&mut self, i: Idx, deadline: u64, now_nanos: u64) {

@@ -26,6 +26,8 @@
 //! | [`Lfu`] | the least frequently used (ties: least recent), with aging | O(1) |
 //! | [`Ttl`] | the soonest deadline (entries without one last) | O(1) |
 //! | [`TinyLfu`] | W-TinyLFU: a window candidate enters main only if the frequency sketch rates it above main's victim | O(1) |
+//! | [`Sized`] | GreedyDual-Size-Frequency: the lowest `L + frequency / weight` (large, rarely used entries first) | O(log n) |
+//! | [`Prefix`] | the least recently used key group (by prefix), whole | O(1), a group eviction O(group) |
 //!
 //! Every policy has a weight budget ([`Weigher`]; by default every entry weighs 1), an
 //! optional deadline per entry, and reports what each write pushed out
@@ -55,6 +57,8 @@ mod lfu;
 mod list;
 mod lru;
 mod policy;
+mod prefix;
+mod sized;
 mod sketch;
 mod tinylfu;
 mod ttl;
@@ -68,6 +72,8 @@ pub use crate::lfu::{AGING_PERIOD_PER_ENTRY, LfuNode, LfuOrder};
 pub use crate::list::Links;
 pub use crate::lru::LruOrder;
 pub use crate::policy::{Evicted, EvictionCause, Evictions, Policy};
+pub use crate::prefix::{GroupRule, PrefixNode, PrefixOrder, default_group_len, group_of};
+pub use crate::sized::{SizedNode, SizedOrder};
 pub use crate::sketch::{FrequencySketch, SAMPLES_PER_ENTRY};
 pub use crate::tinylfu::{TRANSFER_LIMIT, TinyLfuNode, TinyLfuOrder};
 pub use crate::ttl::TtlOrder;
@@ -91,3 +97,18 @@ pub type Ttl<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
 /// [`TinyLfuOrder`].
 pub type TinyLfu<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
     Core<K, V, TinyLfuOrder, W, S, C>;
+
+/// GreedyDual-Size-Frequency: size-aware eviction for entries of very different weights,
+/// O(log n). See [`SizedOrder`].
+///
+/// The name shadows the `std::marker::Sized` trait only where it is imported by name;
+/// the trait needs no import (`T: ?Sized` bounds keep working), so the alias keeps the
+/// policy's name.
+pub type Sized<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
+    Core<K, V, SizedOrder, W, S, C>;
+
+/// Keys grouped by prefix; the least recently used group is evicted whole, and
+/// [`Core::remove_prefix`] invalidates a group. Keys are byte-like (`K: AsRef<[u8]>`).
+/// See [`PrefixOrder`].
+pub type Prefix<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
+    Core<K, V, PrefixOrder, W, S, C>;
