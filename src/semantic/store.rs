@@ -149,7 +149,10 @@ impl<K> Slab<K> {
         }
         let used = self.slots.iter().filter(|&&s| s != FREE).count();
         if used != self.rows.len() || used + self.free.len() != self.slots.len() {
-            return Err(format!("scope {:?}: slots and free list disagree", self.name));
+            return Err(format!(
+                "scope {:?}: slots and free list disagree",
+                self.name
+            ));
         }
         Ok(())
     }
