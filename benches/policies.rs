@@ -139,6 +139,12 @@ fn baseline(c: &mut Criterion) {
 fn policies(c: &mut Criterion) {
     bench_policy(c, "Lru", |n| Lru::<u64, u64>::new(n).unwrap(), None);
     bench_policy(c, "Lfu", |n| Lfu::<u64, u64>::new(n).unwrap(), None);
+    bench_policy(
+        c,
+        "TinyLfu",
+        |n| polycache::policies::TinyLfu::<u64, u64>::new(n).unwrap(),
+        None,
+    );
     // Ttl with a deadline on every entry, so the timer wheel is on the measured path.
     bench_policy(
         c,
