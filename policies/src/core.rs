@@ -394,9 +394,9 @@ where
         self.find(hash, key).filter(|&i| !self.is_expired(i))
     }
 
-    /// Removes entry `i` from every structure and returns it. `detached` is an entry
-    /// the order does not hold right now (or `NIL`): if it moves, the order is not told.
-    fn remove_at(&mut self, i: Idx, detached: Idx) -> (K, V) {
+    /// Takes entry `i` out of the order, the wheel, the table and the weight total; it
+    /// stays in the arena for the caller to remove or overwrite.
+    fn detach(&mut self, i: Idx) {
         self.order.on_remove(&mut slots!(self), i);
         self.timers.unset(i);
         let hash = self.hasher.hash_one(&self.entries[i as usize].key);
@@ -407,6 +407,12 @@ where
             Err(_) => debug_assert!(false, "entry {i} missing from the table"),
         }
         self.weight -= weight_in(&self.weights, i);
+    }
+
+    /// Removes entry `i` from every structure and returns it. `detached` is an entry
+    /// the order does not hold right now (or `NIL`): if it moves, the order is not told.
+    fn remove_at(&mut self, i: Idx, detached: Idx) -> (K, V) {
+        self.detach(i);
         let last = (self.entries.len() - 1) as Idx;
         let entry = self.entries.swap_remove(i as usize);
         if !W::UNIT {
@@ -491,16 +497,7 @@ where
             };
             let victim_weight = weight_in(&self.weights, victim);
             if self.weight - victim_weight <= limit {
-                self.order.on_remove(&mut slots!(self), victim);
-                self.timers.unset(victim);
-                let hash = self.hasher.hash_one(&self.entries[victim as usize].key);
-                match self.table.find_entry(hash, |&j| j == victim) {
-                    Ok(slot) => {
-                        slot.remove();
-                    }
-                    Err(_) => debug_assert!(false, "entry {victim} missing from the table"),
-                }
-                self.weight -= victim_weight;
+                self.detach(victim);
                 if self.order.keep_evicting() {
                     // The order's eviction is not finished: the rest goes too, and
                     // the hole may move while it does.

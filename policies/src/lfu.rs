@@ -24,7 +24,7 @@
 //! - every entry is in exactly one bucket, the one its node names.
 
 use crate::core::{Entry, Order, Slots};
-use crate::list::{Idx, Linked, Links, List, NIL};
+use crate::list::{Idx, Links, List, NIL, linked_by_field};
 
 /// Accesses between agings, per entry stored (at least 16 entries are assumed).
 pub const AGING_PERIOD_PER_ENTRY: u64 = 8;
@@ -45,16 +45,7 @@ impl Default for LfuNode {
     }
 }
 
-impl Linked for LfuNode {
-    #[inline]
-    fn links(&self) -> &Links {
-        &self.links
-    }
-    #[inline]
-    fn links_mut(&mut self) -> &mut Links {
-        &mut self.links
-    }
-}
+linked_by_field!(LfuNode, links);
 
 #[derive(Clone, Debug)]
 struct Bucket {
@@ -64,16 +55,7 @@ struct Bucket {
     links: Links,
 }
 
-impl Linked for Bucket {
-    #[inline]
-    fn links(&self) -> &Links {
-        &self.links
-    }
-    #[inline]
-    fn links_mut(&mut self) -> &mut Links {
-        &mut self.links
-    }
-}
+linked_by_field!(Bucket, links);
 
 /// The least-frequently-used eviction order. See [`Lfu`](crate::Lfu).
 #[derive(Clone, Debug, Default)]

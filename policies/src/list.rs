@@ -50,6 +50,23 @@ pub(crate) trait Linked {
     fn links_mut(&mut self) -> &mut Links;
 }
 
+/// Implements [`Linked`] for a node type whose links are in field `$field`.
+macro_rules! linked_by_field {
+    ($node:ty, $field:ident) => {
+        impl $crate::list::Linked for $node {
+            #[inline]
+            fn links(&self) -> &$crate::list::Links {
+                &self.$field
+            }
+            #[inline]
+            fn links_mut(&mut self) -> &mut $crate::list::Links {
+                &mut self.$field
+            }
+        }
+    };
+}
+pub(crate) use linked_by_field;
+
 impl Linked for Links {
     #[inline]
     fn links(&self) -> &Links {
