@@ -33,8 +33,11 @@ pub trait Env: Sync {
     fn timing(&self) -> Timing;
 }
 
+/// A named scenario.
+pub type Scenario<E> = (&'static str, fn(&E));
+
 /// Every scenario, by name.
-pub fn scenarios<E: Env>() -> Vec<(&'static str, fn(&E))> {
+pub fn scenarios<E: Env>() -> Vec<Scenario<E>> {
     vec![
         ("bad_input", bad_input::<E>),
         ("exclusive", exclusive::<E>),

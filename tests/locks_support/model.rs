@@ -18,7 +18,6 @@ use polycache::locks::{LeaseInfo, LeaseStore, LockError};
 
 /// One operation. Keys, tokens and TTLs are small so that collisions are frequent.
 #[derive(Clone, Debug)]
-#[cfg_attr(fuzzing, derive(arbitrary::Arbitrary))]
 pub enum Op {
     /// `try_acquire(key, token, ttl units)`.
     Acquire { key: u8, token: u8, ttl: u8 },
