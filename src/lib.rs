@@ -39,6 +39,7 @@
 //!   statistics ([`cache`]).
 
 pub mod builder;
+pub mod bytemap;
 pub mod cache;
 mod error;
 mod flight;
@@ -50,13 +51,17 @@ mod stats;
 mod sync;
 
 pub use crate::builder::{CacheBuilder, CoreFactory, FnFactory, MakePolicy};
+pub use crate::bytemap::{ByteMap, ByteMapError};
 pub use crate::cache::{Cache, Iter};
 pub use crate::error::{BuildError, InsertError};
 pub use crate::locks::{LeaseInfo, LeaseStore, LockError, LockTable};
-pub use crate::selector::ShardSelector;
+pub use crate::selector::{Route, ShardSelector};
 pub use crate::semantic::{SemanticCache, SemanticError, SemanticHit};
 pub use crate::sharded::Sharded;
 pub use crate::stats::CacheStats;
+// `Sized` stays at `policies::Sized`: re-exported here, it would shadow the marker
+// trait for anyone glob-importing this crate.
+pub use polycache_policies::Prefix;
 
 pub use polycache_policies as policies;
 pub use polycache_policies::{

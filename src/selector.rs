@@ -12,8 +12,19 @@
 //!   over all of that shard's buckets and tags (`tests/routing.rs` checks it).
 //! - The default hasher is seeded at random per instance, so keys chosen by a user
 //!   cannot be aimed at one shard; [`ShardSelector::with_seed`] is for reproducible tests.
+//! - **Grouped routing** (for the `Prefix` policy): a selector made
+//!   [`grouped`](ShardSelector::grouped) with a [`GroupRule`] routes a *byte* key
+//!   ([`ShardSelector::route_bytes`]) by the hash of its group's prefix, so all keys of
+//!   a group live in one shard, and still hands down the hash of the *full* key for the
+//!   policy's table (the `Policy` contract: `*_hashed` take the policy's own hash of the
+//!   key). That is two hashes per operation, for grouped selectors only: a table hash
+//!   built from the prefix hash would put a whole group in one probe sequence, and a
+//!   hasher that hashes the prefix and the rest separately would tie the policy's
+//!   `BuildHasher` to byte keys. Ungrouped selectors hash once.
 
 use std::hash::Hash;
+
+use polycache_policies::{GroupRule, group_of};
 
 use crate::error::BuildError;
 use crate::sharded::MAX_SHARDS;
@@ -33,6 +44,19 @@ pub struct ShardSelector {
     hasher: ahash::RandomState,
     shift: u32,
     mask: u64,
+    group: Option<GroupRule>,
+}
+
+/// Where a byte key lives: the hash its shard's policy uses, and the shard.
+///
+/// Made by [`ShardSelector::route_bytes`]; a route is only meaningful for the key, and
+/// the selector (or a clone of it), that made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Route {
+    /// The hash of the full key (the policy's table hash).
+    pub hash: u64,
+    /// The shard index.
+    pub shard: usize,
 }
 
 impl ShardSelector {
@@ -82,7 +106,70 @@ impl ShardSelector {
             hasher,
             shift: 57 - bits,
             mask: (shards - 1) as u64,
+            group: None,
         })
+    }
+
+    /// This selector, routing byte keys by their group (the prefix `rule` names) in
+    /// [`ShardSelector::route_bytes`]: all keys of a group go to one shard.
+    ///
+    /// ```
+    /// use polycache::ShardSelector;
+    /// use polycache::policies::default_group_len;
+    /// let sel = ShardSelector::with_seed(64, 1).unwrap().grouped(default_group_len);
+    /// let a = sel.route_bytes(b"tenant:7:a");
+    /// let b = sel.route_bytes(b"tenant:7:b");
+    /// assert_eq!(a.shard, b.shard);
+    /// assert_eq!(a.shard, sel.shard_of_group(b"tenant:7:"));
+    /// assert_eq!(a.hash, sel.hash(b"tenant:7:a".as_slice())); // the full key's hash
+    /// ```
+    #[must_use]
+    pub fn grouped(mut self, rule: GroupRule) -> Self {
+        self.group = Some(rule);
+        self
+    }
+
+    /// The group rule, for a [`grouped`](ShardSelector::grouped) selector.
+    ///
+    /// ```
+    /// use polycache::ShardSelector;
+    /// assert!(ShardSelector::with_seed(2, 1).unwrap().group_rule().is_none());
+    /// ```
+    #[inline]
+    pub fn group_rule(&self) -> Option<GroupRule> {
+        self.group
+    }
+
+    /// The route of a byte key: the full key's hash, and the shard of its group (grouped
+    /// selector: two hashes) or of that hash (one hash).
+    ///
+    /// ```
+    /// use polycache::ShardSelector;
+    /// let sel = ShardSelector::with_seed(8, 3).unwrap();
+    /// let r = sel.route_bytes(b"key");
+    /// assert_eq!(r.hash, sel.hash(b"key".as_slice()));
+    /// assert_eq!(r.shard, sel.shard_of(r.hash));
+    /// ```
+    #[inline]
+    pub fn route_bytes(&self, key: &[u8]) -> Route {
+        let hash = self.hash(key);
+        let shard = match self.group {
+            None => self.shard_of(hash),
+            Some(rule) => self.shard_of_group(group_of(rule, key)),
+        };
+        Route { hash, shard }
+    }
+
+    /// The shard of the group named `prefix` (for a grouped selector).
+    ///
+    /// ```
+    /// use polycache::ShardSelector;
+    /// let sel = ShardSelector::with_seed(8, 3).unwrap();
+    /// assert_eq!(sel.shard_of_group(b"a:"), sel.shard_of(sel.hash(b"a:".as_slice())));
+    /// ```
+    #[inline]
+    pub fn shard_of_group(&self, prefix: &[u8]) -> usize {
+        self.shard_of(self.hash(prefix))
     }
 
     /// The 64-bit hash of `key`: the one both the routing and the policy's table use.

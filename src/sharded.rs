@@ -30,6 +30,12 @@
 //!   [`ShardSelector`](crate::ShardSelector)).
 //! - **Nothing leaves under a lock**: writes return what they pushed out
 //!   ([`Evictions`]) so the caller reports and drops it after the lock is released.
+//! - **Grouped routing** (the `Prefix` policy): with a
+//!   [`grouped`](ShardSelector::grouped) selector, byte keys go through the `*_routed`
+//!   methods with a [`Route`] from [`Sharded::route`]: every key of a group lives in the
+//!   shard of its group's prefix, so a group is never split and
+//!   [`Sharded::remove_prefix`] takes one lock. Check such a map with
+//!   [`Sharded::validate_routed`].
 //! - Each shard is a `parking_lot::Mutex` padded to 128 bytes, so two shards never share
 //!   a cache line (nor a pair of lines the prefetcher fetches together).
 
@@ -38,10 +44,12 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use polycache_policies::{ConfigError, Evicted, Evictions, InsertError, Policy};
+use polycache_policies::{
+    Clock, ConfigError, Core, Evicted, Evictions, InsertError, Policy, PrefixOrder, Weigher,
+};
 
 use crate::error::BuildError;
-use crate::selector::ShardSelector;
+use crate::selector::{Route, ShardSelector};
 use crate::stats::CacheStats;
 use crate::sync::Mutex;
 
@@ -527,6 +535,11 @@ where
     /// assert_eq!(s.validate(), Ok(()));
     /// ```
     pub fn validate(&self) -> Result<(), String> {
+        self.validate_by(|k| self.selector.shard_of(self.selector.hash(k)))
+    }
+
+    /// [`Sharded::validate`], with `shard_of` telling which shard each key belongs in.
+    pub(crate) fn validate_by(&self, shard_of: impl Fn(&K) -> usize) -> Result<(), String> {
         let n = self.shards.len();
         for i in 0..n {
             let cap = shard_capacity(self.capacity, n, i);
@@ -546,7 +559,7 @@ where
                 }
                 for (k, _) in s.policy.iter() {
                     let h = self.selector.hash(k);
-                    if self.selector.shard_of(h) != i {
+                    if shard_of(k) != i {
                         return Err(format!("shard {i}: holds a key routed elsewhere"));
                     }
                     if s.policy.hash(k) != h {
@@ -566,6 +579,150 @@ where
             acc = f(acc, &guard);
         }
         acc
+    }
+}
+
+/// Byte keys, routed by [`Route`]: with a [`grouped`](ShardSelector::grouped) selector
+/// (the `Prefix` policy) these are the methods that keep a group in one shard.
+impl<K, V, P, X> Sharded<K, V, P, X>
+where
+    K: Hash + Eq + Borrow<[u8]>,
+    P: Policy<K, V>,
+{
+    /// The route of `key` ([`ShardSelector::route_bytes`]): compute it once, use it for
+    /// any number of `*_routed` calls on the same key.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(4, 1).unwrap();
+    /// let s: Sharded<Vec<u8>, u8, Lru<Vec<u8>, u8>> =
+    ///     Sharded::new(8, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// let r = s.route(b"k");
+    /// s.insert_routed(r, b"k".to_vec(), 1, None).unwrap();
+    /// assert_eq!(s.get_routed_with(r, b"k", |v| *v), Some(1));
+    /// assert_eq!(s.remove_routed(r, b"k").map(|e| e.value), Some(1));
+    /// ```
+    #[inline]
+    pub fn route(&self, key: &[u8]) -> Route {
+        self.selector.route_bytes(key)
+    }
+
+    /// [`Sharded::get_with`] for a routed byte key. A route that is not `key`'s makes the
+    /// look-up miss (memory safe, never a panic).
+    #[inline]
+    pub fn get_routed_with<R>(
+        &self,
+        route: Route,
+        key: &[u8],
+        f: impl FnOnce(&V) -> R,
+    ) -> Option<R> {
+        self.with_shard_at(route.shard & self.mask(), |s| {
+            match s.policy.get_hashed(route.hash, key) {
+                Some(v) => {
+                    s.stats.hits += 1;
+                    Some(f(v))
+                }
+                None => {
+                    s.stats.misses += 1;
+                    None
+                }
+            }
+        })
+    }
+
+    /// [`Sharded::insert`] for a routed byte key (the route must be `key`'s).
+    #[inline]
+    pub fn insert_routed(
+        &self,
+        route: Route,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+    ) -> Result<Evictions<K, V>, InsertError<K, V>> {
+        self.with_shard_at(route.shard & self.mask(), |s| {
+            insert_counted(s, route.hash, key, value, ttl)
+        })
+    }
+
+    /// [`Sharded::remove`] for a routed byte key.
+    pub fn remove_routed(&self, route: Route, key: &[u8]) -> Option<Evicted<K, V>> {
+        self.with_shard_at(route.shard & self.mask(), |s| {
+            let out = s.policy.remove_hashed(route.hash, key);
+            if let Some(e) = &out {
+                s.stats.count_cause(e.cause);
+            }
+            out
+        })
+    }
+
+    /// [`Sharded::validate`] for a map of routed byte keys: every key must be in the
+    /// shard [`Sharded::route`] names (its group's, with a grouped selector).
+    ///
+    /// ```
+    /// # use polycache::{Prefix, ShardSelector, Sharded};
+    /// use polycache::policies::default_group_len;
+    /// let sel = ShardSelector::with_seed(4, 1).unwrap().grouped(default_group_len);
+    /// let s: Sharded<Vec<u8>, u8, Prefix<Vec<u8>, u8>> =
+    ///     Sharded::new(64, sel, |c, h| Prefix::builder(c).hasher(h).build()).unwrap();
+    /// for k in [&b"a:1"[..], b"a:2", b"b:1"] {
+    ///     s.insert_routed(s.route(k), k.to_vec(), 0, None).unwrap();
+    /// }
+    /// assert_eq!(s.validate_routed(), Ok(()));
+    /// ```
+    pub fn validate_routed(&self) -> Result<(), String> {
+        self.validate_by(|k| self.selector.route_bytes(k.borrow()).shard)
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.shards.len() - 1
+    }
+}
+
+/// `Sharded<Prefix>`: invalidating a group.
+impl<K, V, W, C, X> Sharded<K, V, Core<K, V, PrefixOrder, W, ahash::RandomState, C>, X>
+where
+    K: Hash + Eq + AsRef<[u8]>,
+    W: Weigher<K, V>,
+    C: Clock,
+{
+    /// Removes the group named `prefix` (see `Core::remove_prefix`). With a
+    /// [`grouped`](ShardSelector::grouped) selector whose rule is the order's, the group
+    /// lives in one shard: one lock, time proportional to the group's size. Without
+    /// one, every shard is visited, one lock at a time. `sink` receives what left after
+    /// each lock is released.
+    ///
+    /// ```
+    /// use polycache::{Prefix, ShardSelector, Sharded};
+    /// use polycache::policies::default_group_len;
+    /// let sel = ShardSelector::with_seed(4, 1).unwrap().grouped(default_group_len);
+    /// let s: Sharded<Vec<u8>, u8, Prefix<Vec<u8>, u8>> =
+    ///     Sharded::new(64, sel, |c, h| Prefix::builder(c).hasher(h).build()).unwrap();
+    /// for k in [&b"a:1"[..], b"a:2", b"b:1"] {
+    ///     s.insert_routed(s.route(k), k.to_vec(), 0, None).unwrap();
+    /// }
+    /// let mut gone = 0;
+    /// s.remove_prefix(b"a:", |out| gone += out.len());
+    /// assert_eq!((gone, s.len()), (2, 1));
+    /// ```
+    pub fn remove_prefix<S>(&self, prefix: &[u8], mut sink: S)
+    where
+        S: FnMut(Evictions<K, V>),
+    {
+        let one = |i: usize| {
+            self.with_shard_at(i, |s| {
+                let out = s.policy.remove_prefix(prefix);
+                s.stats.count_evictions(&out);
+                out
+            })
+        };
+        if self.selector.group_rule().is_some() {
+            sink(one(self.selector.shard_of_group(prefix)));
+        } else {
+            for i in 0..self.shards.len() {
+                sink(one(i));
+            }
+        }
     }
 }
 
