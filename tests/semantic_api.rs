@@ -51,7 +51,7 @@ fn cache(capacity: u64) -> SemanticCache<u32, u32> {
 fn exact_boundaries_with_axis_aligned_vectors() {
     let mut rng = Rng(0x1234_5678);
     let mut cs: Vec<f32> = vec![
-        -0.99, -0.5, -1e-3, 0.0, 0.1, 0.3, 0.5, 0.7071, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999,
+        -0.99, -0.5, -1e-3, 0.0, 0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999,
     ];
     cs.extend((0..200).map(|_| (rng.unit() * 0.9999) as f32));
     let window = snap_window(DIM);
