@@ -9,7 +9,8 @@ use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use polycache_policies::{
-    Core, DefaultHashBuilder, LfuOrder, LruOrder, Order, Policy, TinyLfuOrder, TtlOrder,
+    Core, DefaultHashBuilder, LfuOrder, LruOrder, Order, Policy, SizedOrder, TinyLfuOrder,
+    TtlOrder,
 };
 
 use crate::opt;
@@ -30,17 +31,21 @@ pub enum Kind {
     TinyLfu,
     /// `polycache::Sharded<TinyLfu>` with its default shard count.
     ShardedTinyLfu,
+    /// `Sized` (GreedyDual-Size-Frequency): for sized traces. (`Prefix` needs byte keys
+    /// with groups; the traces have neither, so it is not replayed.)
+    Sized,
 }
 
 impl Kind {
     /// Every policy, OPT first.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Opt,
         Kind::Lru,
         Kind::Lfu,
         Kind::Fifo,
         Kind::TinyLfu,
         Kind::ShardedTinyLfu,
+        Kind::Sized,
     ];
 
     /// The column label.
@@ -52,6 +57,7 @@ impl Kind {
             Kind::Fifo => "Ttl(FIFO)",
             Kind::TinyLfu => "TinyLfu",
             Kind::ShardedTinyLfu => "Sharded<TinyLfu>",
+            Kind::Sized => "Sized",
         }
     }
 }
@@ -248,6 +254,7 @@ pub fn run(
         Kind::Lru => run_order(LruOrder::default(), capacity, trace, seed, &mut progress),
         Kind::Lfu => run_order(LfuOrder::default(), capacity, trace, seed, &mut progress),
         Kind::Fifo => run_order(TtlOrder::default(), capacity, trace, seed, &mut progress),
+        Kind::Sized => run_order(SizedOrder::default(), capacity, trace, seed, &mut progress),
         Kind::TinyLfu => run_order(
             TinyLfuOrder::with_seed(seed),
             capacity,
