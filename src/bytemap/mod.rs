@@ -61,11 +61,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use polycache_policies::{
     Clock, Core, EvictionCause, Evictions, InsertError, LruOrder, Policy, PrefixOrder, SystemClock,
     Weigher,
 };
+
+/// The value types, re-exported: a `ByteMap` user needs no direct `bytes` dependency.
+pub use bytes::{Bytes, BytesMut};
 
 pub use self::entry::{Entry, OccupiedEntry, VacantEntry};
 pub use self::policy::BytePolicy;

@@ -29,8 +29,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use polycache::bytemap::{ByteMap, ByteMapError, BytePolicy, ENTRY_OVERHEAD, Entry};
+use polycache::bytemap::{
+    ByteMap, ByteMapError, BytePolicy, Bytes, BytesMut, ENTRY_OVERHEAD, Entry,
+};
 use polycache::policies::{
     LfuOrder, LruOrder, PrefixOrder, SizedOrder, TICK_NANOS, TinyLfuOrder, default_group_len,
     group_of,
