@@ -139,60 +139,94 @@ impl FrequencySketch {
         self.blocks.len() as u64 * 32
     }
 
-    /// The mixed hash of a key: block bits from the top, counter bits from the bottom.
-    #[inline]
+    /// The spread hash of a key: one multiply, then the high half folded into the low.
+    /// The block comes from the low bits, the counters from bits 40..60: a key's 4
+    /// counters are picked independently of its block even when the caller's hash has
+    /// only 30 bits of entropy (TinyLfu keeps 30 bits per entry). Callers hand in a
+    /// well-mixed hash; this is a spreader, not a hash function.
+    #[inline(always)]
     fn spread(&self, hash: u64) -> u64 {
-        mix(hash ^ self.seed)
+        let h = (hash ^ self.seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 32)
     }
 
-    /// The doorkeeper word and bits of a mixed hash.
-    #[inline]
+    /// The doorkeeper word and bits of a spread hash.
+    #[inline(always)]
     fn door(&self, h: u64) -> (usize, u64) {
-        let word = ((h >> 20) & self.door_mask) as usize;
+        let word = ((h >> 7) & self.door_mask) as usize;
         let bits = (1u64 << ((h >> 40) & 63)) | (1 << ((h >> 46) & 63)) | (1 << ((h >> 52) & 63));
         (word, bits)
     }
 
-    /// The block of a mixed hash.
-    #[inline]
+    /// The block of a spread hash.
+    #[inline(always)]
     fn block(&self, h: u64) -> usize {
-        (h.rotate_right(32) & self.block_mask) as usize
+        (h & self.block_mask) as usize
     }
 
     /// Word (in the block) and bit shift of row `r`'s counter.
-    #[inline]
+    #[inline(always)]
     fn counter(h: u64, r: u32) -> (usize, u32) {
-        let c = (h >> (5 * r)) & 31;
+        let c = (h >> (40 + 5 * r)) & 31;
         ((2 * r as u64 + (c & 1)) as usize, ((c >> 1) as u32) << 2)
     }
 
-    /// Records one occurrence of the key with this `hash`. Ages the sketch when the
-    /// sample period is reached. O(1), except the aging itself: O(size) once per
-    /// period, so O(1) amortized.
-    #[inline]
-    pub fn increment(&mut self, hash: u64) {
-        let h = self.spread(hash);
-        let absorbed = !self.doorkeeper.is_empty() && {
-            let (word, bits) = self.door(h);
-            let door = &mut self.doorkeeper[word];
-            let first = *door & bits != bits;
-            *door |= bits;
-            first
-        };
-        if !absorbed {
-            let b = self.block(h);
-            let block = &mut self.blocks[b].0;
-            for r in 0..4 {
-                let (w, shift) = Self::counter(h, r);
-                if (block[w] >> shift) & 0xf != 0xf {
-                    block[w] += 1 << shift;
-                }
-            }
-        }
+    /// Records one occurrence of the key with this `hash`: [`FrequencySketch::add`]
+    /// of 1 and [`FrequencySketch::sample`]. Returns `true` if this aged the sketch.
+    #[inline(always)]
+    pub fn increment(&mut self, hash: u64) -> bool {
+        self.add(hash, 1);
+        self.sample()
+    }
+
+    /// Counts one sample (an occurrence of some key) toward the sample period, and
+    /// ages the sketch when the period is reached: returns `true` if it did. A caller
+    /// that keeps a few occurrences of a key aside (TinyLfu keeps a resident entry's
+    /// recent hits in its node) counts each one here when it happens and hands the
+    /// counts in later with [`FrequencySketch::add`]. O(1), except the aging itself:
+    /// O(size) once per period, so O(1) amortized.
+    #[inline(always)]
+    pub fn sample(&mut self) -> bool {
         self.samples += 1;
         if self.samples >= self.period {
             self.reset();
+            return true;
         }
+        false
+    }
+
+    /// Adds `n` occurrences of the key with this `hash` to its counters (each
+    /// saturating at 15), without counting samples. Branch-free on the counters:
+    /// one 64-byte block, four words (one per row).
+    #[inline(always)]
+    pub fn add(&mut self, hash: u64, n: u32) {
+        let h = self.spread(hash);
+        let mut n = u64::from(n.min(16));
+        if n == 0 {
+            return;
+        }
+        if !self.doorkeeper.is_empty() && self.absorb(h) {
+            n -= 1;
+        }
+        let b = self.block(h);
+        let block = &mut self.blocks[b].0;
+        for r in 0..4 {
+            let (w, shift) = Self::counter(h, r);
+            let word = block[w];
+            let c = (word >> shift) & 0xf;
+            block[w] = word + (((c + n).min(15) - c) << shift);
+        }
+    }
+
+    /// Sets the doorkeeper bits of `h`; `true` if they were not all set (a first
+    /// sighting, which the counters do not see).
+    #[inline]
+    fn absorb(&mut self, h: u64) -> bool {
+        let (word, bits) = self.door(h);
+        let door = &mut self.doorkeeper[word];
+        let first = *door & bits != bits;
+        *door |= bits;
+        first
     }
 
     /// The estimated number of occurrences of the key with this `hash` since the last
@@ -225,6 +259,8 @@ impl FrequencySketch {
 
     /// Ages the sketch now: halves every counter, clears the doorkeeper, and halves the
     /// sample count (less the remainders lost in the halving).
+    #[cold]
+    #[inline(never)]
     pub fn reset(&mut self) {
         let mut odd = 0u64;
         for block in &mut self.blocks {

@@ -69,7 +69,6 @@ pub const TRANSFER_LIMIT: usize = 128;
 const WINDOW: u32 = 0;
 const PROBATION: u32 = 1;
 const PROTECTED: u32 = 2;
-const QUEUE_MASK: u32 = 3;
 
 /// A candidate at least this popular that loses admission may still get in (1/128).
 const WARM: u32 = 6;
@@ -88,12 +87,13 @@ const RESTART_THRESHOLD: f64 = 0.05;
 /// The sketch starts at most this large, and grows with the entries.
 const INITIAL_SKETCH: u64 = 1024;
 
-/// An entry's TinyLFU state: its links in its segment, its sketch key and segment, and
-/// the weight it is accounted with.
+/// An entry's TinyLFU state: its links in its segment, its sketch key, its hits not
+/// yet handed to the sketch, its segment, and the weight it is accounted with.
 #[derive(Clone, Copy, Debug)]
 pub struct TinyLfuNode {
     links: Links,
-    /// The sketch key (30 bits of the hash) in the high bits, the segment in the low 2.
+    /// From the top: the sketch key (26 bits of the hash), the hits not yet in the
+    /// sketch (4 bits), the segment (2 bits).
     tag: u32,
     weight: u32,
 }
@@ -108,6 +108,15 @@ impl Default for TinyLfuNode {
     }
 }
 
+/// The segment bits of a node's tag.
+const QUEUE_MASK: u32 = 3;
+/// One pending hit in a node's tag.
+const PENDING_ONE: u32 = 1 << 2;
+/// The pending-hits bits of a node's tag (0..=15).
+const PENDING_MASK: u32 = 15 << 2;
+/// The sketch key's shift in a node's tag.
+const KEY_SHIFT: u32 = 6;
+
 impl TinyLfuNode {
     #[inline]
     fn queue(&self) -> u32 {
@@ -116,7 +125,13 @@ impl TinyLfuNode {
 
     #[inline]
     fn key(&self) -> u64 {
-        u64::from(self.tag >> 2)
+        u64::from(self.tag >> KEY_SHIFT)
+    }
+
+    /// Hits counted for the sketch's sample period but not yet added to its counters.
+    #[inline]
+    fn pending(&self) -> u32 {
+        (self.tag & PENDING_MASK) >> 2
     }
 
     #[inline]
@@ -136,11 +151,15 @@ impl Linked for TinyLfuNode {
     }
 }
 
-/// The sketch key of a table hash: 30 bits that depend on all 64 (the sharded layer
-/// fixes some hash bits per shard; a multiply spreads the rest into the top).
+/// The sketch key of a table hash: the top 26 bits of a strong mix of all 64 (the
+/// sharded layer fixes some hash bits per shard; the mix spreads the rest). Computed
+/// once per insert and kept in the node, so that a hit feeds the sketch with no re-hash.
 #[inline]
 fn sketch_key(hash: u64) -> u32 {
-    ((hash ^ (hash >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 34) as u32
+    let mut z = hash;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) >> (32 + KEY_SHIFT)) as u32
 }
 
 /// The W-TinyLFU eviction order. See [`TinyLfu`](crate::TinyLfu) and the
@@ -186,6 +205,8 @@ pub struct TinyLfuOrder {
     step: f64,
     /// Window resizing still to do, in weight: positive grows the window.
     pending: i64,
+    /// Requests per hill-climbing sample (the sketch's sample period).
+    sample_period: u64,
     admitted: u64,
     rejected: u64,
 }
@@ -220,6 +241,7 @@ impl TinyLfuOrder {
             prev_hit_rate: 0.0,
             step: 0.0,
             pending: 0,
+            sample_period: 0,
             admitted: 0,
             rejected: 0,
         }
@@ -245,6 +267,7 @@ impl TinyLfuOrder {
         self.step = -STEP_FRACTION * capacity as f64;
         self.pending = 0;
         self.sketch = FrequencySketch::new(capacity.min(INITIAL_SKETCH), self.seed);
+        self.sample_period = self.sketch.sample_period();
     }
 
     /// The weight budget this order is sized for (0 if it has not been told yet).
@@ -320,6 +343,70 @@ impl TinyLfuOrder {
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
+    /// The popularity of a resident entry: the sketch's estimate plus the hits its node
+    /// holds back, saturating like a counter.
+    #[inline]
+    fn estimate(&self, node: &TinyLfuNode) -> u32 {
+        (self.sketch.estimate(node.key()) + node.pending()).min(15)
+    }
+
+    /// Counts a hit on entry `i`: a sample for the sketch's period at once, and in
+    /// its node's pending hits, which reach the sketch's counters 16 at a time (or
+    /// when the entry leaves). A hit thus touches no sketch memory 15 times in 16: the
+    /// sketch's block is a cache miss of its own, about 10 ns on a 1K cache, which
+    /// would double the cost of a hit.
+    #[inline]
+    fn count_hit<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32) {
+        let node = &mut slots.entries[i as usize].node;
+        if node.tag & PENDING_MASK == PENDING_MASK {
+            node.tag &= !PENDING_MASK;
+            let key = node.key();
+            self.sketch.add(key, 16);
+        } else {
+            node.tag += PENDING_ONE;
+        }
+        if self.sketch.sample() {
+            self.aged(slots);
+        }
+    }
+
+    /// The sketch halved its counters: halve every node's pending hits too. O(entries),
+    /// once per sample period (`10 ×` capacity samples), like the sketch's own halving.
+    #[cold]
+    fn aged<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
+        for e in slots.entries.iter_mut() {
+            let t = e.node.tag;
+            e.node.tag = (t & !PENDING_MASK) | ((t & PENDING_MASK) >> 1 & PENDING_MASK);
+        }
+    }
+
+    /// A hit that is not the common case of `on_access`: a window or probation entry,
+    /// a node whose pending hits are due to the sketch, or a weight change.
+    #[inline(never)]
+    fn access_slow<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32) {
+        self.reweigh(slots, i);
+        self.count_hit(slots, i);
+        let node = slots.entries[i as usize].node;
+        self.hits += 1;
+        match node.queue() {
+            WINDOW => {
+                self.window.move_to_back(slots.entries, i);
+                self.balance_window(slots);
+            }
+            PROBATION => {
+                // Promoted; protected's overflow is demoted lazily, by `victim` (see
+                // `demote_protected`).
+                if u64::from(node.weight) <= self.protected_max {
+                    self.transfer(slots, i, PROTECTED);
+                } else {
+                    self.probation.move_to_back(slots.entries, i);
+                }
+            }
+            _ => self.protected.move_to_back(slots.entries, i),
+        }
+        self.climb(slots);
+    }
+
     /// Whether `candidate` should replace `victim` in main.
     fn admit<K, V>(
         &mut self,
@@ -327,12 +414,8 @@ impl TinyLfuOrder {
         candidate: u32,
         victim: u32,
     ) -> bool {
-        let c = self
-            .sketch
-            .estimate(slots.entries[candidate as usize].node.key());
-        let v = self
-            .sketch
-            .estimate(slots.entries[victim as usize].node.key());
+        let c = self.estimate(&slots.entries[candidate as usize].node);
+        let v = self.estimate(&slots.entries[victim as usize].node);
         // The candidate's estimate counts the access that brought it in; the victim's
         // next access has not happened yet. On a loop every key has the same frequency,
         // so a bare `c > v` admits every candidate by exactly that one access and evicts
@@ -354,6 +437,13 @@ impl TinyLfuOrder {
     }
 
     /// Demotes protected's least recent entries while it is over its share.
+    ///
+    /// A probation hit promotes to protected without demoting anything: the demotions
+    /// wait for the next eviction (or window growth), which moves protected's least
+    /// recent entries at that time to probation's back. The work is the same (one
+    /// demotion per promotion, at most), but a hit does 2 list operations instead of 4,
+    /// and the demoted entries are the least recent ones at eviction time, which is what
+    /// the segmented LRU means. O(1) amortized: each demotion pays for a promotion.
     fn demote_protected<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
         while self.protected_weight > self.protected_max {
             let Some(i) = self.protected.front() else {
@@ -365,13 +455,18 @@ impl TinyLfuOrder {
 
     /// Counts a request for the hill climber and, at the end of a sample, picks the
     /// next window adjustment; then carries out (part of) any pending adjustment.
-    #[inline]
+    #[inline(always)]
     fn climb<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
-        if !self.full {
-            return;
+        if self.full && (self.pending != 0 || self.hits + self.misses >= self.sample_period) {
+            self.climb_step(slots);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn climb_step<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
         let requests = self.hits + self.misses;
-        if requests >= self.sketch.sample_period() {
+        if requests >= self.sample_period {
             let hit_rate = self.hits as f64 / requests as f64;
             let change = hit_rate - self.prev_hit_rate;
             let amount = if change >= 0.0 { self.step } else { -self.step };
@@ -471,44 +566,40 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
         let key = sketch_key(hash);
         let w = slots.weight(i) as u32;
         let node = &mut slots.entries[i as usize].node;
-        node.tag = (key << 2) | WINDOW;
+        node.tag = (key << KEY_SHIFT) | WINDOW;
         node.weight = w;
         self.window.push_back(slots.entries, i);
         self.window_weight += u64::from(w);
-        self.sketch.increment(u64::from(key));
+        if self.sketch.increment(u64::from(key)) {
+            self.aged(slots);
+        }
         self.misses += 1;
         let len = slots.len() as u64;
         if len > self.sketch.entries() && self.sketch.entries() < self.capacity {
             self.sketch
                 .grow_to(len.saturating_mul(2).min(self.capacity));
+            self.sample_period = self.sketch.sample_period();
         }
         self.climb(slots);
         self.balance_window(slots);
     }
 
-    #[inline]
+    /// A hit. The common case (a protected entry, nothing to hand the sketch, no
+    /// weight change, no climber step) is a tag update and one list move, like an
+    /// `Lru` hit; the rest is out of line.
+    #[inline(always)]
     fn on_access(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32, _: u64) {
-        self.reweigh(slots, i);
-        let node = slots.entries[i as usize].node;
-        self.sketch.increment(node.key());
+        let w = slots.weight(i) as u32;
+        let node = &mut slots.entries[i as usize].node;
+        let tag = node.tag;
+        if tag & QUEUE_MASK != PROTECTED || tag & PENDING_MASK == PENDING_MASK || node.weight != w {
+            return self.access_slow(slots, i);
+        }
+        node.tag = tag + PENDING_ONE;
+        self.protected.move_to_back(slots.entries, i);
         self.hits += 1;
-        match node.queue() {
-            WINDOW => {
-                self.window.move_to_back(slots.entries, i);
-                self.balance_window(slots);
-            }
-            PROBATION => {
-                if u64::from(node.weight) <= self.protected_max {
-                    self.transfer(slots, i, PROTECTED);
-                    self.demote_protected(slots);
-                } else {
-                    self.probation.move_to_back(slots.entries, i);
-                }
-            }
-            _ => {
-                self.protected.move_to_back(slots.entries, i);
-                self.demote_protected(slots);
-            }
+        if self.sketch.sample() {
+            self.aged(slots);
         }
         self.climb(slots);
     }
@@ -516,6 +607,8 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
     #[inline]
     fn on_remove(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32) {
         let node = slots.entries[i as usize].node;
+        // The sketch keeps the history of keys that leave.
+        self.sketch.add(node.key(), node.pending());
         let (list, weight) = self.list(node.queue());
         list.remove(slots.entries, i);
         *weight -= u64::from(node.weight);
@@ -544,6 +637,7 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
         } else {
             None
         };
+        self.demote_protected(slots);
         let main = self.probation.front().or(self.protected.front());
         match (candidate, main) {
             (Some(c), Some(v)) => {
