@@ -72,7 +72,7 @@
 //!
 //! A score is the cosine of the query and the entry's vector, as an `f32` dot product
 //! of unit vectors; an entry matches when its score is `>= min_score`. Scores within
-//! [`snap_window`]`(dimension)` (about `2e-6` at 384 dimensions) of `1` are reported as
+//! [`snap_window`]`(dimension)` (about `3e-6` at 384 dimensions) of `1` are reported as
 //! exactly `1.0`, so an entry's own vector finds it at `min_score = 1.0`; scores below
 //! `-1` are reported as `-1`. No other tolerance: with exact arithmetic the boundary is
 //! exact. **Ties** (equal reported scores) go to the most recent semantic write.
@@ -866,7 +866,7 @@ where
     /// let clock = ManualClock::new();
     /// let cache = SemanticCache::<u8, u8>::builder(8).clock(clock.clone()).build().unwrap();
     /// cache.insert_with_ttl(1, 1, Duration::from_secs(1)).unwrap();
-    /// clock.advance(Duration::from_secs(1));
+    /// clock.advance(Duration::from_secs(2));
     /// assert_eq!(cache.get(&1), None);
     /// ```
     pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) -> Result<(), SemanticError> {
