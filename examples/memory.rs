@@ -64,5 +64,10 @@ fn main() {
     measure("Lru", || Lru::<u64, u64>::new(N).unwrap(), false);
     measure("Lfu", || Lfu::<u64, u64>::new(N).unwrap(), false);
     measure("Ttl", || Ttl::<u64, u64>::new(N).unwrap(), false);
+    measure(
+        "TinyLfu",
+        || polycache::policies::TinyLfu::<u64, u64>::new(N).unwrap(),
+        false,
+    );
     measure("Lru + TTLs", || Lru::<u64, u64>::new(N).unwrap(), true);
 }

@@ -7,7 +7,8 @@
 //!   aligned to a cache line). A key picks one block from its hash, and in it one
 //!   counter in each of 4 rows (row `r` owns words `2r` and `2r + 1`): depth 4, and an
 //!   increment or an estimate touches one cache line. Every index comes from shifts and
-//!   masks of one mixed 64-bit hash: no division anywhere. Four counter words
+//!   masks of the caller's hash spread by one multiply (block from the low bits,
+//!   counters from bits 40..60): no division, no second hash. Four counter words
 //!   per entry the sketch is sized for (rounded up to a power of two).
 //! - An optional **doorkeeper** ([`FrequencySketch::with_doorkeeper`], off by default)
 //!   is a bloom filter in front of the counters (64 bits per entry; 3 bits in one `u64`

@@ -6,12 +6,16 @@
 //! - Entries live in three LRU lists: the **window** (about 3% of the capacity at
 //!   first), and the main space split into **probation** and **protected** (80% of
 //!   main). A new entry enters the window. A window hit moves it to the window's back; a
-//!   probation hit promotes it to protected (whose least recent entries are demoted to
-//!   probation's back when protected is over its share); a protected hit moves it to
-//!   protected's back.
+//!   probation hit promotes it to protected; a protected hit moves it to protected's
+//!   back. Protected's least recent entries are demoted to probation's back when it is
+//!   over its share, at the next eviction (lazily: a hit does no demotion).
 //! - Every new entry and every hit is counted in a [`FrequencySketch`] (4-bit counters,
 //!   depth 4, one 64-byte block per key, no doorkeeper, halved every `10 ×` capacity
-//!   samples).
+//!   samples). A hit counts at once toward the sample period but its increment waits
+//!   in the entry's node (4 bits) and reaches the counters 16 at a time, or when the
+//!   entry leaves; an entry's popularity is the sketch's estimate plus what its node
+//!   holds. So 15 hits in 16 touch no sketch memory, and a hit costs about what an
+//!   `Lru` hit costs (the sketch's block is a cache miss of its own).
 //! - When the cache is full, the core asks for a victim. If the window is at or over its
 //!   share, its least recent entry (the *candidate*) competes with main's least recent
 //!   (probation's front, else protected's): the candidate is admitted to probation only

@@ -1,0 +1,114 @@
+//! TinyLfu meets the hit-ratio bar on the reference cells where it does today,
+//! on each of seeds 42, 7 and 1234: at least the better of moka and quick_cache less 0.5
+//! points (README table of `shared/traces`), and on OLTP at 250..2000 the published
+//! adaptive W-TinyLFU figure less 0.5. A guard against regressions, not the whole bar:
+//! the cells listed in `NOT_YET` still miss it (see the simulator's `--traces` table).
+//! Skipped, with the reason printed, when `shared/traces` is not beside the repository.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use polycache_sim::reference::{PUBLISHED_OLTP, parse_table};
+use polycache_sim::run::{Kind, run};
+use polycache_sim::trace::{self, Trace};
+
+const SEEDS: [u64; 3] = [42, 7, 1234];
+
+/// Cells that meet the bar on all three seeds.
+const MET: &[(&str, u64)] = &[
+    ("oltp", 250),
+    ("oltp", 750),
+    ("oltp", 1000),
+    ("oltp", 1250),
+    ("oltp", 1500),
+    ("oltp", 1750),
+    ("oltp", 5000),
+    ("p3", 8192),
+    ("p3", 32768),
+    ("loop", 512),
+    ("loop", 1024),
+    ("2_pools", 500),
+    ("2_pools", 1000),
+    ("2_pools", 2000),
+    ("2_pools", 5000),
+    ("scan", 250),
+    ("scan", 1000),
+    ("zigzag", 250),
+    ("zigzag", 500),
+    ("zigzag", 1000),
+];
+
+/// Cells that still miss the bar on at least one seed (documentation; not asserted).
+#[allow(dead_code)]
+const NOT_YET: &[(&str, u64)] = &[
+    ("oltp", 500),
+    ("oltp", 2000),
+    ("oltp", 10000),
+    ("p3", 131072),
+    ("loop", 256),
+    ("sprite", 100),
+    ("sprite", 200),
+    ("sprite", 500),
+    ("sprite", 1000),
+    ("multi2", 500),
+    ("multi2", 1000),
+    ("multi2", 2000),
+    ("scan", 500),
+    ("web07", 1000),
+    ("web07", 2000),
+    ("web07", 5000),
+];
+
+fn traces_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces");
+    dir.join("README.md").exists().then_some(dir)
+}
+
+fn file_of(dir: &std::path::Path, name: &str) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{name}.")))
+        })
+        .unwrap_or_else(|| panic!("no trace file for {name} in {}", dir.display()))
+}
+
+/// The bar of a cell: published OLTP figure where there is one, else the better peer.
+fn bar(rows: &[polycache_sim::reference::RefRow], name: &str, cap: u64) -> f64 {
+    if let Some(&(_, p)) = PUBLISHED_OLTP.iter().find(|p| name == "oltp" && p.0 == cap) {
+        return p - 0.5;
+    }
+    let row = rows
+        .iter()
+        .find(|r| r.trace == name && r.capacity == cap)
+        .unwrap_or_else(|| panic!("{name}@{cap} not in the README table"));
+    row.moka.max(row.quick_cache) - 0.5
+}
+
+#[test]
+fn tinylfu_meets_the_bar_where_it_does() {
+    let Some(dir) = traces_dir() else {
+        println!("skipped: ../shared/traces not found beside the repository");
+        return;
+    };
+    let rows = parse_table(&std::fs::read_to_string(dir.join("README.md")).unwrap());
+    let mut traces: HashMap<&str, Trace> = HashMap::new();
+    let mut failures = Vec::new();
+    for &(name, cap) in MET {
+        let t = traces
+            .entry(name)
+            .or_insert_with(|| trace::read(&file_of(&dir, name), None, |_| {}).unwrap());
+        let bar = bar(&rows, name, cap);
+        for seed in SEEDS {
+            let hit = run(Kind::TinyLfu, cap, t, seed, None).unwrap().hit_ratio();
+            println!("{name}@{cap} seed {seed}: {hit:.2} (bar {bar:.2})");
+            if hit < bar {
+                failures.push(format!("{name}@{cap} seed {seed}: {hit:.2} < {bar:.2}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "under the bar: {failures:#?}");
+}
