@@ -5,9 +5,17 @@
 //! - `locks/uncontended/acquire_release_1k_keys`: the same over 1024 keys (map look-ups
 //!   miss the CPU cache more often).
 //! - `locks/contended/2_threads_one_key`: two threads each loop `acquire_timeout` (block
-//!   until free) + `release` on one key; throughput is acquisitions per second, and the
-//!   run also counts hand-offs (an acquisition by the other thread than the last holder)
-//!   and prints hand-offs per second.
+//!   until free) + `release` on one key; throughput is acquisitions per second. The run
+//!   also counts hand-offs (an acquisition by the other thread than the last holder) and
+//!   prints them: the lock is not fair, a releasing thread usually takes it straight
+//!   back, so most of these acquisitions are not hand-offs.
+//! - `locks/contended/2_threads_forced_handoff`: every blocking acquisition is a
+//!   hand-off: two threads pass keys to each other, strictly alternating (see
+//!   `forced_handoffs`), each waiting in `acquire_timeout` for the other's release
+//!   (usually parked, woken by it). Throughput is hand-offs per second.
+//! - `locks/contended/baseline_condvar_pingpong`: the floor for any blocking hand-off on
+//!   this machine: two threads alternate a turn flag under a `parking_lot` mutex and
+//!   condition variable, nothing else.
 //!
 //! ```text
 //! cargo bench --bench locks
@@ -84,11 +92,99 @@ fn two_threads(iters: u64) -> (Duration, u64) {
     (start.elapsed(), handoffs.load(Ordering::Relaxed))
 }
 
+/// Forced hand-offs: `iters` keys, each handed from one thread to the other, the
+/// threads alternating. Returns the elapsed time.
+///
+/// Key `c` is given by thread `c % 2` to the other. The giver of `c` takes the next key
+/// it will give (`c + 2`, fresh) before it releases `c`, then blocks taking `c + 1`,
+/// which the other thread holds until it has taken `c`. So every `acquire_timeout`
+/// waits for the other thread's release, and since no key is ever used twice, a
+/// releasing thread cannot take its key straight back.
+fn forced_handoffs(iters: u64) -> Duration {
+    let n = iters.max(2);
+    let table = Arc::new(LockTable::new());
+    let key = |c: u64| format!("k{c}");
+    table.try_acquire(&key(0), "t0", TTL).unwrap().unwrap();
+    table.try_acquire(&key(1), "t1", TTL).unwrap().unwrap();
+    let wait = Duration::from_secs(60);
+    let start = Instant::now();
+    let handles: Vec<_> = [0u64, 1]
+        .into_iter()
+        .map(|parity| {
+            let table = table.clone();
+            std::thread::spawn(move || {
+                let me = ["t0", "t1"][parity as usize];
+                let take = |c: u64| {
+                    let got = table.acquire_timeout(&key(c), me, TTL, wait).unwrap();
+                    assert!(got.is_some(), "hand-off of k{c} timed out");
+                    assert!(table.release(&key(c), me).unwrap());
+                };
+                if parity == 1 {
+                    take(0);
+                }
+                let mut c = parity;
+                while c < n {
+                    if c + 2 < n {
+                        assert!(table.try_acquire(&key(c + 2), me, TTL).unwrap().is_some());
+                    }
+                    assert!(table.release(&key(c), me).unwrap());
+                    if c + 1 >= n {
+                        break;
+                    }
+                    take(c + 1);
+                    c += 2;
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    start.elapsed()
+}
+
+/// Two threads alternate a turn flag, `iters` turns in all: the cost of waking a parked
+/// thread and switching to it, with no lock table.
+fn condvar_pingpong(iters: u64) -> Duration {
+    let pair = Arc::new((parking_lot::Mutex::new(0u64), parking_lot::Condvar::new()));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..2u64)
+        .map(|t| {
+            let pair = pair.clone();
+            std::thread::spawn(move || {
+                let (turn, cv) = &*pair;
+                let mut turn = turn.lock();
+                loop {
+                    while *turn < iters && *turn % 2 != t {
+                        cv.wait(&mut turn);
+                    }
+                    if *turn >= iters {
+                        cv.notify_all();
+                        return;
+                    }
+                    *turn += 1;
+                    cv.notify_all();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    start.elapsed()
+}
+
 fn contended(c: &mut Criterion) {
     let mut g = c.benchmark_group("locks/contended");
     g.throughput(Throughput::Elements(1));
     g.bench_function("2_threads_one_key", |b| {
         b.iter_custom(|iters| two_threads(iters).0)
+    });
+    g.bench_function("2_threads_forced_handoff", |b| {
+        b.iter_custom(forced_handoffs)
+    });
+    g.bench_function("baseline_condvar_pingpong", |b| {
+        b.iter_custom(condvar_pingpong)
     });
     g.finish();
     // Hand-offs per second, from one run of 400k acquisitions.
@@ -101,6 +197,17 @@ fn contended(c: &mut Criterion) {
         n as f64 / secs,
         handoffs as f64 / secs,
         100.0 * handoffs as f64 / n as f64,
+    );
+    let n = 100_000;
+    let secs = forced_handoffs(n).as_secs_f64();
+    println!(
+        "locks/contended/2_threads_forced_handoff: {n} hand-offs in {secs:.3} s = {:.0} hand-offs/s",
+        n as f64 / secs,
+    );
+    let secs = condvar_pingpong(n).as_secs_f64();
+    println!(
+        "locks/contended/baseline_condvar_pingpong: {n} turns in {secs:.3} s = {:.0} turns/s",
+        n as f64 / secs,
     );
 }
 
