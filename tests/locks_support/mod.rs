@@ -364,3 +364,43 @@ pub fn blocked_acquirer_times_out<E: Env>(env: &E) {
     });
     assert_eq!(s.holder("job").unwrap().unwrap().token, "a");
 }
+
+/// Four threads race for one key (try and blocking acquires, then release): a flag
+/// catches two holders at once, and the fences they saw strictly increase in the order
+/// they held the key.
+pub fn racing_threads_exclusive<E: Env>(env: &E) {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let s = env.store();
+    let busy = AtomicBool::new(false);
+    let fences = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (busy, fences) = (&busy, &fences);
+            scope.spawn(move || {
+                let me = format!("racer-{t}");
+                for i in 0..50 {
+                    let ttl = units(env, 1000);
+                    let got = if i % 2 == 0 {
+                        s.acquire_timeout("race", &me, ttl, units(env, 1000))
+                            .unwrap()
+                    } else {
+                        s.try_acquire("race", &me, ttl).unwrap()
+                    };
+                    let Some(fence) = got else { continue };
+                    assert!(!busy.swap(true, Ordering::SeqCst), "two holders at once");
+                    fences.lock().unwrap().push(fence);
+                    busy.store(false, Ordering::SeqCst);
+                    assert_eq!(s.release("race", &me), Ok(true));
+                }
+            });
+        }
+    });
+    let fences = fences.into_inner().unwrap();
+    assert!(
+        fences.len() >= 100,
+        "every blocking acquire succeeds: {}",
+        fences.len()
+    );
+    assert!(fences.windows(2).all(|w| w[0] < w[1]), "{fences:?}");
+}
