@@ -113,6 +113,11 @@ impl ShardSelector {
     /// This selector, routing byte keys by their group (the prefix `rule` names) in
     /// [`ShardSelector::route_bytes`]: all keys of a group go to one shard.
     ///
+    /// Only byte routes see the groups: [`ShardSelector::shard_of`] of a key's hash,
+    /// and so `Sharded`'s methods keyed by any `Hash` type, still route by the full
+    /// key. A grouped map goes through `Sharded::route` and the `*_routed` methods (as
+    /// `ByteMap` does).
+    ///
     /// ```
     /// use polycache::ShardSelector;
     /// use polycache::policies::default_group_len;

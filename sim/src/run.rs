@@ -9,8 +9,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use polycache_policies::{
-    Core, DefaultHashBuilder, LfuOrder, LruOrder, Order, Policy, SizedOrder, TinyLfuOrder,
-    TtlOrder,
+    Core, DefaultHashBuilder, LfuOrder, LruOrder, Order, Policy, SizedOrder, TinyLfuOrder, TtlOrder,
 };
 
 use crate::opt;
