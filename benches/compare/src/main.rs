@@ -13,6 +13,15 @@
 //! the timed loop); a first pass warms the cache, the second is timed. Each cell is the
 //! median of 5 runs (3 with `--quick`), in millions of operations per second, with the
 //! ratio to quick_cache.
+//!
+//! ByteMap section (`--bytemap` runs it alone): `ByteMap` (Lru) against quick_cache and
+//! moka holding `Bytes -> Bytes` with the same byte weigher (`key + value + 64`), a
+//! budget of 100K entries' worth, 16-byte keys and 100-byte values:
+//! - (c) Zipf s=1.0 over 1M keys: `get_owned`, then `insert_slice` on a miss;
+//! - (d) `get_owned` only, on a warm map (Zipf over the 100K keys present);
+//! - (e) `insert_slice` only (Zipf over 1M keys: replaces and evictions);
+//!
+//! 1 and 2 threads each.
 
 use std::hint::black_box;
 use std::num::NonZeroUsize;
@@ -21,6 +30,8 @@ use std::time::Instant;
 
 use polycache::policies::{LfuOrder, TinyLfu, TinyLfuOrder};
 use polycache::{Cache, Lfu, Lru};
+
+mod bytemap;
 
 const CAPACITY: u64 = 100_000;
 const KEYS: usize = 1_000_000;
@@ -271,6 +282,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "--bytemap") {
+        bytemap::main();
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let runs = if quick { 3 } else { 5 };
     let per_thread = if quick { 2_000_000 } else { 5_000_000 };
@@ -337,4 +352,6 @@ fn main() {
         }
         println!(" {:.3} |", results[i][0].1);
     }
+    println!();
+    bytemap::main();
 }

@@ -1,0 +1,231 @@
+//! The ByteMap section: `ByteMap` against quick_cache and moka holding `Bytes -> Bytes`
+//! with the same byte weigher, 16-byte keys, 100-byte values, Zipf keys, 1 and 2
+//! threads, in one run.
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use polycache::bytemap::{ByteMap, ENTRY_OVERHEAD};
+
+use crate::{median, mix, parallel, zipf_trace};
+
+const ENTRIES: u64 = 100_000;
+const VALUE: usize = 100;
+/// The weight of every entry, for every cache: key + value + ByteMap's overhead.
+const WEIGHT: u64 = 16 + VALUE as u64 + ENTRY_OVERHEAD;
+const BUDGET: u64 = ENTRIES * WEIGHT;
+const KEYS: usize = 1_000_000;
+
+type Key = [u8; 16];
+
+trait ByteBench: Sync {
+    fn get_owned(&self, k: &[u8]) -> Option<Bytes>;
+    fn insert_slice(&self, k: &[u8], v: &[u8]);
+}
+
+struct Poly(ByteMap);
+struct Quick(quick_cache::sync::Cache<Bytes, Bytes, ByteWeighter>);
+struct Moka(moka::sync::Cache<Bytes, Bytes>);
+
+#[derive(Clone)]
+struct ByteWeighter;
+
+impl quick_cache::Weighter<Bytes, Bytes> for ByteWeighter {
+    fn weight(&self, k: &Bytes, v: &Bytes) -> u64 {
+        (k.len() + v.len()) as u64 + ENTRY_OVERHEAD
+    }
+}
+
+impl ByteBench for Poly {
+    #[inline]
+    fn get_owned(&self, k: &[u8]) -> Option<Bytes> {
+        self.0.get_owned(k)
+    }
+    #[inline]
+    fn insert_slice(&self, k: &[u8], v: &[u8]) {
+        let _ = self.0.insert_slice(k, v);
+    }
+}
+
+impl ByteBench for Quick {
+    #[inline]
+    fn get_owned(&self, k: &[u8]) -> Option<Bytes> {
+        self.0.get(k)
+    }
+    #[inline]
+    fn insert_slice(&self, k: &[u8], v: &[u8]) {
+        self.0
+            .insert(Bytes::copy_from_slice(k), Bytes::copy_from_slice(v));
+    }
+}
+
+impl ByteBench for Moka {
+    #[inline]
+    fn get_owned(&self, k: &[u8]) -> Option<Bytes> {
+        self.0.get(k)
+    }
+    #[inline]
+    fn insert_slice(&self, k: &[u8], v: &[u8]) {
+        self.0
+            .insert(Bytes::copy_from_slice(k), Bytes::copy_from_slice(v));
+    }
+}
+
+const NAMES: [&str; 3] = ["polycache ByteMap (Lru)", "quick_cache", "moka"];
+
+fn make(i: usize) -> Box<dyn ByteBench + Send> {
+    match i {
+        0 => Box::new(Poly(ByteMap::builder(BUDGET).build().unwrap())),
+        1 => Box::new(Quick(quick_cache::sync::Cache::with_weighter(
+            ENTRIES as usize,
+            BUDGET,
+            ByteWeighter,
+        ))),
+        _ => Box::new(Moka(
+            moka::sync::Cache::builder()
+                .max_capacity(BUDGET)
+                .weigher(|k: &Bytes, v: &Bytes| (k.len() + v.len()) as u32 + ENTRY_OVERHEAD as u32)
+                .build(),
+        )),
+    }
+}
+
+/// A 16-byte key for rank-derived `k`.
+fn key_of(k: u64) -> Key {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&k.to_le_bytes());
+    out[8..].copy_from_slice(&mix(k).to_le_bytes());
+    out
+}
+
+fn keys(trace: &[u64]) -> Vec<Key> {
+    trace.iter().map(|&k| key_of(k)).collect()
+}
+
+/// (c): get_owned, insert_slice on a miss. Warm pass, then timed: (Mops/s, hit ratio).
+fn mixed(c: &dyn ByteBench, traces: &[Vec<Key>]) -> (f64, f64) {
+    let value = [7u8; VALUE];
+    let pass = |trace: &[Key]| {
+        let mut hits = 0u64;
+        for k in trace {
+            match c.get_owned(k) {
+                Some(v) => {
+                    black_box(v);
+                    hits += 1;
+                }
+                None => c.insert_slice(k, &value),
+            }
+        }
+        hits
+    };
+    parallel_keys(traces, |t| {
+        pass(t);
+    });
+    let hits = std::sync::atomic::AtomicU64::new(0);
+    let secs = parallel_keys(traces, |t| {
+        hits.fetch_add(pass(t), std::sync::atomic::Ordering::Relaxed);
+    });
+    let ops: usize = traces.iter().map(Vec::len).sum();
+    (
+        ops as f64 / secs / 1e6,
+        hits.into_inner() as f64 / ops as f64,
+    )
+}
+
+/// (d): every key of the space present; get_owned only.
+fn reads(c: &dyn ByteBench, traces: &[Vec<Key>]) -> f64 {
+    let value = [7u8; VALUE];
+    for rank in 0..ENTRIES {
+        c.insert_slice(&key_of(mix(rank ^ 0xA5A5_A5A5)), &value);
+    }
+    let pass = |trace: &[Key]| {
+        for k in trace {
+            black_box(c.get_owned(k));
+        }
+    };
+    parallel_keys(traces, pass);
+    let secs = parallel_keys(traces, pass);
+    let ops: usize = traces.iter().map(Vec::len).sum();
+    ops as f64 / secs / 1e6
+}
+
+/// (e): insert_slice only.
+fn writes(c: &dyn ByteBench, traces: &[Vec<Key>]) -> f64 {
+    let value = [7u8; VALUE];
+    let pass = |trace: &[Key]| {
+        for k in trace {
+            c.insert_slice(k, &value);
+        }
+    };
+    parallel_keys(traces, pass);
+    let secs = parallel_keys(traces, pass);
+    let ops: usize = traces.iter().map(Vec::len).sum();
+    ops as f64 / secs / 1e6
+}
+
+fn parallel_keys<F: Fn(&[Key]) + Sync>(traces: &[Vec<Key>], f: F) -> f64 {
+    // `parallel` runs on u64 traces; index into ours by thread.
+    let dummy: Vec<Vec<u64>> = traces.iter().map(|_| Vec::new()).collect();
+    parallel(&dummy, |t, _| f(&traces[t]))
+}
+
+pub(crate) fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runs = if quick { 3 } else { 5 };
+    let per_thread = if quick { 1_000_000 } else { 3_000_000 };
+    let big: Vec<Vec<Key>> = (0..2)
+        .map(|t| keys(&zipf_trace(KEYS, per_thread, 21 + t)))
+        .collect();
+    let warm: Vec<Vec<Key>> = (0..2)
+        .map(|t| keys(&zipf_trace(ENTRIES as usize, per_thread, 31 + t)))
+        .collect();
+    println!(
+        "ByteMap section: budget {BUDGET} bytes ({ENTRIES} entries of {WEIGHT} weighed bytes), 16-byte keys, {VALUE}-byte values, {per_thread} ops per thread per run, median of {runs} runs"
+    );
+    let columns = [
+        ("(c) get_owned+insert_slice 1 thr", 'c', 1),
+        ("(c) 2 thr", 'c', 2),
+        ("(d) get_owned warm 1 thr", 'd', 1),
+        ("(d) 2 thr", 'd', 2),
+        ("(e) insert_slice 1 thr", 'e', 1),
+        ("(e) 2 thr", 'e', 2),
+    ];
+    let mut results = vec![vec![(0.0, 0.0); columns.len()]; NAMES.len()];
+    for (c, &(_, which, threads)) in columns.iter().enumerate() {
+        for (i, row) in results.iter_mut().enumerate() {
+            let mut mops = Vec::new();
+            let mut hit = 0.0;
+            for _ in 0..runs {
+                let cache = make(i);
+                match which {
+                    'c' => {
+                        let (m, h) = mixed(&*cache, &big[..threads]);
+                        mops.push(m);
+                        hit = h;
+                    }
+                    'd' => mops.push(reads(&*cache, &warm[..threads])),
+                    _ => mops.push(writes(&*cache, &big[..threads])),
+                }
+            }
+            row[c] = (median(mops), hit);
+        }
+    }
+    let quick_row = 1;
+    print!("| cache |");
+    for (name, _, _) in &columns {
+        print!(" {name} Mops/s (x quick_cache) |");
+    }
+    println!(" (c) hit ratio 1 thr |");
+    print!("|---|");
+    for _ in &columns {
+        print!("---|");
+    }
+    println!("---|");
+    for (i, name) in NAMES.iter().enumerate() {
+        print!("| {name} |");
+        for (c, &(m, _)) in results[i].iter().enumerate() {
+            print!(" {m:.2} ({:.2}x) |", m / results[quick_row][c].0);
+        }
+        println!(" {:.3} |", results[i][0].1);
+    }
+}
