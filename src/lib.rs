@@ -37,6 +37,15 @@
 //!   ([`sharded`], with the shard-count table).
 //! - [`Cache`] adds single-flight loading, the eviction listener, default TTL and
 //!   statistics ([`cache`]).
+//!
+//! # Facades
+//!
+//! - [`ByteMap`]: byte keys, refcounted byte values, TTLs in milliseconds, a memory
+//!   budget, prepared keys and prefix invalidation ([`bytemap`]).
+//! - [`LockTable`]: leases with `SET key token NX PX` semantics and fencing tokens; the
+//!   same [`LeaseStore`] trait on Redis behind the `redis` feature ([`locks`]).
+//! - [`SemanticCache`]: embedding search with TTL, scopes and governance metadata
+//!   ([`semantic`]).
 
 pub mod builder;
 pub mod bytemap;
@@ -68,3 +77,8 @@ pub use polycache_policies::{
     Clock, ConfigError, Evicted, EvictionCause, Evictions, Lfu, Lru, ManualClock, Policy,
     SystemClock, Ttl, TtlError, UnitWeigher, Weigher,
 };
+
+/// The README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
