@@ -25,21 +25,11 @@ use polycache::locks::{LeaseStore, LockTable};
 const TTL: Duration = Duration::from_secs(60);
 const FOREVER: Duration = Duration::from_secs(3600);
 
+mod loom_support;
+
+/// Every interleaving up to the preemption bound (2 by default).
 fn model<F: Fn() + Sync + Send + 'static>(f: F) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = runs.clone();
-    builder.check(move || {
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        f();
-    });
-    eprintln!(
-        "explored {} interleavings",
-        runs.load(std::sync::atomic::Ordering::Relaxed)
-    );
+    loom_support::model(2, f);
 }
 
 fn table() -> Arc<LockTable<ManualClock>> {

@@ -18,21 +18,11 @@ use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 use polycache::{Cache, EvictionCause};
 
+mod loom_support;
+
+/// Every interleaving up to the preemption bound (3 by default).
 fn model<F: Fn() + Sync + Send + 'static>(f: F) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = runs.clone();
-    builder.check(move || {
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        f();
-    });
-    eprintln!(
-        "explored {} interleavings",
-        runs.load(std::sync::atomic::Ordering::Relaxed)
-    );
+    loom_support::model(3, f);
 }
 
 fn cache(capacity: u64, shards: usize) -> Cache<u32, u32> {
