@@ -13,7 +13,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
@@ -102,6 +102,26 @@ impl Trace {
         }
         last.values().map(|&s| u64::from(s)).sum()
     }
+}
+
+/// The shared reference traces beside the repository (`../shared/traces` from the
+/// workspace root), if they are there: tests use them and skip when they are not.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces");
+    dir.join("README.md").exists().then_some(dir)
+}
+
+/// The file in `dir` that holds the trace called `name` (`name.<format>[.gz]`).
+pub fn file_in(dir: &Path, name: &str) -> Option<PathBuf> {
+    let prefix = format!("{name}.");
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
 }
 
 /// Opens `path`, decompressing it if it starts with the gzip magic.

@@ -4,32 +4,14 @@
 //! Skipped, with the reason printed, when `shared/traces` is not beside the repository.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use polycache_sim::reference::parse_table;
 use polycache_sim::run::{Kind, run};
 use polycache_sim::trace::{self, Trace};
 
-fn traces_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces");
-    dir.join("README.md").exists().then_some(dir)
-}
-
-fn file_of(dir: &std::path::Path, name: &str) -> PathBuf {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("{name}.")))
-        })
-        .unwrap_or_else(|| panic!("no trace file for {name} in {}", dir.display()))
-}
-
 #[test]
 fn lru_matches_the_reference_column_exactly() {
-    let Some(dir) = traces_dir() else {
+    let Some(dir) = trace::shared_dir() else {
         println!("skipped: ../shared/traces not found beside the repository");
         return;
     };
@@ -42,9 +24,14 @@ fn lru_matches_the_reference_column_exactly() {
     let mut traces: HashMap<String, Trace> = HashMap::new();
     let mut mismatches = Vec::new();
     for row in &rows {
-        let t = traces
-            .entry(row.trace.clone())
-            .or_insert_with(|| trace::read(&file_of(&dir, &row.trace), None, |_| {}).unwrap());
+        let t = traces.entry(row.trace.clone()).or_insert_with(|| {
+            trace::read(
+                &trace::file_in(&dir, &row.trace).expect("trace file named in the table"),
+                None,
+                |_| {},
+            )
+            .unwrap()
+        });
         let lru = run(Kind::Lru, row.capacity, t, 1, None)
             .unwrap()
             .hit_ratio();

@@ -11,8 +11,7 @@ use polycache_sim::run::{Kind, run};
 use polycache_sim::trace;
 
 fn oltp_path() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces/oltp.arc.gz");
-    p.exists().then_some(p)
+    trace::file_in(&trace::shared_dir()?, "oltp")
 }
 
 #[test]

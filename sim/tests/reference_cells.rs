@@ -6,7 +6,6 @@
 //! Skipped, with the reason printed, when `shared/traces` is not beside the repository.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use polycache_sim::reference::{PUBLISHED_OLTP, parse_table};
 use polycache_sim::run::{Kind, run};
@@ -59,23 +58,6 @@ const NOT_YET: &[(&str, u64)] = &[
     ("web07", 5000),
 ];
 
-fn traces_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces");
-    dir.join("README.md").exists().then_some(dir)
-}
-
-fn file_of(dir: &std::path::Path, name: &str) -> PathBuf {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("{name}.")))
-        })
-        .unwrap_or_else(|| panic!("no trace file for {name} in {}", dir.display()))
-}
-
 /// The bar of a cell: published OLTP figure where there is one, else the better peer.
 fn bar(rows: &[polycache_sim::reference::RefRow], name: &str, cap: u64) -> f64 {
     if let Some(&(_, p)) = PUBLISHED_OLTP.iter().find(|p| name == "oltp" && p.0 == cap) {
@@ -90,7 +72,7 @@ fn bar(rows: &[polycache_sim::reference::RefRow], name: &str, cap: u64) -> f64 {
 
 #[test]
 fn tinylfu_meets_the_bar_where_it_does() {
-    let Some(dir) = traces_dir() else {
+    let Some(dir) = trace::shared_dir() else {
         println!("skipped: ../shared/traces not found beside the repository");
         return;
     };
@@ -98,9 +80,14 @@ fn tinylfu_meets_the_bar_where_it_does() {
     let mut traces: HashMap<&str, Trace> = HashMap::new();
     let mut failures = Vec::new();
     for &(name, cap) in MET {
-        let t = traces
-            .entry(name)
-            .or_insert_with(|| trace::read(&file_of(&dir, name), None, |_| {}).unwrap());
+        let t = traces.entry(name).or_insert_with(|| {
+            trace::read(
+                &trace::file_in(&dir, name).expect("trace file named in the table"),
+                None,
+                |_| {},
+            )
+            .unwrap()
+        });
         let bar = bar(&rows, name, cap);
         for seed in SEEDS {
             let hit = run(Kind::TinyLfu, cap, t, seed, None).unwrap().hit_ratio();

@@ -3,8 +3,6 @@
 //! distinct bytes). Prints object and byte hit ratios of Sized, Lru and TinyLfu.
 //! Skipped, with the reason printed, when `shared/traces` is not beside the repository.
 
-use std::path::PathBuf;
-
 use polycache_sim::run::{Kind, run};
 use polycache_sim::trace;
 
@@ -12,12 +10,10 @@ const BUDGETS: [u64; 3] = [4 << 20, 16 << 20, 64 << 20];
 
 #[test]
 fn sized_beats_lru_object_hit_ratio_on_adaptsize() {
-    let file =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces/adaptsize.sized.gz");
-    if !file.exists() {
-        println!("skipped: {} not found", file.display());
+    let Some(file) = trace::shared_dir().and_then(|d| trace::file_in(&d, "adaptsize")) else {
+        println!("skipped: ../shared/traces/adaptsize.sized.gz not found beside the repository");
         return;
-    }
+    };
     let t = trace::read(&file, None, |_| {}).unwrap();
     assert!(t.sizes.is_some(), "adaptsize is a sized trace");
     println!("| budget | policy | object hit % | byte hit % |");
