@@ -41,7 +41,7 @@ use hashbrown::HashTable;
 
 use crate::clock::Clock;
 use crate::core::{Core, Entry, Order, Slots};
-use crate::list::{Idx, Linked, Links, List, NIL};
+use crate::list::{Idx, Links, List, NIL, linked_by_field};
 use crate::policy::Evictions;
 use crate::weigher::Weigher;
 
@@ -87,16 +87,7 @@ impl Default for PrefixNode {
     }
 }
 
-impl Linked for PrefixNode {
-    #[inline]
-    fn links(&self) -> &Links {
-        &self.links
-    }
-    #[inline]
-    fn links_mut(&mut self) -> &mut Links {
-        &mut self.links
-    }
-}
+linked_by_field!(PrefixNode, links);
 
 #[derive(Clone, Debug)]
 struct Group {
@@ -107,16 +98,7 @@ struct Group {
     links: Links,
 }
 
-impl Linked for Group {
-    #[inline]
-    fn links(&self) -> &Links {
-        &self.links
-    }
-    #[inline]
-    fn links_mut(&mut self) -> &mut Links {
-        &mut self.links
-    }
-}
+linked_by_field!(Group, links);
 
 /// The prefix-group eviction order. See [`Prefix`](crate::Prefix) and the
 /// [module documentation](self).

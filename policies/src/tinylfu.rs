@@ -64,7 +64,7 @@
 //! samples, and window resizing moves at most [`TRANSFER_LIMIT`] entries per call.
 
 use crate::core::{Entry, Order, Slots};
-use crate::list::{Linked, Links, List};
+use crate::list::{Links, List, linked_by_field};
 use crate::sketch::FrequencySketch;
 
 /// Most entries moved between segments by one operation when the window is resized.
@@ -144,16 +144,7 @@ impl TinyLfuNode {
     }
 }
 
-impl Linked for TinyLfuNode {
-    #[inline]
-    fn links(&self) -> &Links {
-        &self.links
-    }
-    #[inline]
-    fn links_mut(&mut self) -> &mut Links {
-        &mut self.links
-    }
-}
+linked_by_field!(TinyLfuNode, links);
 
 /// The sketch key of a table hash: the top 26 bits of a strong mix of all 64 (the
 /// sharded layer fixes some hash bits per shard; the mix spreads the rest). Computed
