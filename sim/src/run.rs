@@ -149,11 +149,13 @@ impl Progress {
     }
 }
 
-/// Replays `trace` through `policy` (get, then insert on a miss).
-pub fn replay<P: Policy<u64, u32>>(
-    mut policy: P,
+/// Replays `trace` through `access(key, size)`, which looks the key up, inserts it on a
+/// miss, and says whether it was a hit; counts hits and bytes, times the replay and
+/// reports progress.
+fn replay_with(
     trace: &Trace,
     progress: &mut Progress,
+    mut access: impl FnMut(u64, u32) -> bool,
 ) -> Outcome {
     let mut out = Outcome {
         requests: trace.len() as u64,
@@ -165,13 +167,9 @@ pub fn replay<P: Policy<u64, u32>>(
         let base = c * CHUNK;
         for (j, &k) in chunk.iter().enumerate() {
             let size = trace.sizes.as_ref().map_or(1, |s| s[base + j]);
-            let h = policy.hash(&k);
-            if policy.get_hashed(h, &k).is_some() {
+            if access(k, size) {
                 out.hits += 1;
                 out.hit_bytes += u64::from(size);
-            } else {
-                // Refused (heavier than the capacity): a miss all the same.
-                let _ = policy.insert_hashed(h, k, size, None);
             }
             out.bytes += u64::from(size);
         }
@@ -180,6 +178,23 @@ pub fn replay<P: Policy<u64, u32>>(
     out.secs = start.elapsed().as_secs_f64();
     progress.finish();
     out
+}
+
+/// Replays `trace` through `policy` (get, then insert on a miss).
+pub fn replay<P: Policy<u64, u32>>(
+    mut policy: P,
+    trace: &Trace,
+    progress: &mut Progress,
+) -> Outcome {
+    replay_with(trace, progress, |k, size| {
+        let h = policy.hash(&k);
+        if policy.get_hashed(h, &k).is_some() {
+            return true;
+        }
+        // Refused (heavier than the capacity): a miss all the same.
+        let _ = policy.insert_hashed(h, k, size, None);
+        false
+    })
 }
 
 /// The weigher of sized traces: the value is the size.
@@ -299,27 +314,13 @@ fn run_sharded<O: Order<u64, u32> + Clone>(
         trace: &Trace,
         progress: &mut Progress,
     ) -> Outcome {
-        let mut out = Outcome {
-            requests: trace.len() as u64,
-            ..Outcome::default()
-        };
-        let start = Instant::now();
-        for (i, &k) in trace.keys.iter().enumerate() {
-            let size = trace.sizes.as_ref().map_or(1, |s| s[i]);
+        replay_with(trace, progress, |k, size| {
             if s.get_with(&k, |_| ()).is_some() {
-                out.hits += 1;
-                out.hit_bytes += u64::from(size);
-            } else {
-                let _ = s.insert(k, size, None);
+                return true;
             }
-            out.bytes += u64::from(size);
-            if i & 0xffff == 0 {
-                progress.tick(i);
-            }
-        }
-        out.secs = start.elapsed().as_secs_f64();
-        progress.finish();
-        out
+            let _ = s.insert(k, size, None);
+            false
+        })
     }
     if trace.sizes.is_some() {
         let s = Sharded::new(capacity, selector, |cap, h| {
