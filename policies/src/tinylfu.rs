@@ -483,52 +483,55 @@ impl TinyLfuOrder {
     }
 
     fn grow_window<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
-        let mut quota = (self.pending as u64).min(self.protected_max);
+        let quota = (self.pending as u64).min(self.protected_max);
         self.protected_max -= quota;
         self.window_max += quota;
         self.demote_protected(slots);
-        let mut moved = 0;
-        let mut done = true;
-        while let Some(i) = self.probation.front().or(self.protected.front()) {
-            let w = u64::from(slots.entries[i as usize].node.weight);
-            if quota < w {
-                break;
-            }
-            if moved == TRANSFER_LIMIT {
-                done = false;
-                break;
-            }
-            quota -= w;
-            moved += 1;
-            self.transfer(slots, i, WINDOW);
-        }
+        let (quota, done) = self.transfer_within(
+            slots,
+            quota,
+            |o| o.probation.front().or(o.protected.front()),
+            WINDOW,
+        );
         self.protected_max += quota;
         self.window_max -= quota;
         self.pending = if done { 0 } else { quota as i64 };
     }
 
-    fn shrink_window<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
-        let mut quota = self
-            .pending
-            .unsigned_abs()
-            .min(self.window_max.saturating_sub(1));
-        self.protected_max += quota;
-        self.window_max -= quota;
+    /// Moves entries from the front of `from(self)` to segment `to` while their weights
+    /// fit in `quota`, at most [`TRANSFER_LIMIT`] of them; returns the quota left and
+    /// whether the move finished (`false` when the limit stopped it).
+    fn transfer_within<K, V>(
+        &mut self,
+        slots: &mut Slots<'_, K, V, TinyLfuNode>,
+        mut quota: u64,
+        from: impl Fn(&Self) -> Option<u32>,
+        to: u32,
+    ) -> (u64, bool) {
         let mut moved = 0;
-        let mut done = true;
-        while let Some(i) = self.window.front() {
+        while let Some(i) = from(self) {
             let w = u64::from(slots.entries[i as usize].node.weight);
             if quota < w {
                 break;
             }
             if moved == TRANSFER_LIMIT {
-                done = false;
-                break;
+                return (quota, false);
             }
             quota -= w;
             moved += 1;
-            self.transfer(slots, i, PROBATION);
+            self.transfer(slots, i, to);
         }
+        (quota, true)
+    }
+
+    fn shrink_window<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
+        let quota = self
+            .pending
+            .unsigned_abs()
+            .min(self.window_max.saturating_sub(1));
+        self.protected_max += quota;
+        self.window_max -= quota;
+        let (quota, done) = self.transfer_within(slots, quota, |o| o.window.front(), PROBATION);
         self.protected_max -= quota;
         self.window_max += quota;
         self.pending = if done { 0 } else { -(quota as i64) };
