@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use polycache_policies::{
-    EvictionCause, InsertError, Lfu, Lru, ManualClock, Policy, Ttl, TtlError,
+    Core, EvictionCause, InsertError, LfuOrder, LruOrder, ManualClock, Order, Policy, TtlError,
+    TtlOrder,
 };
 
 /// Which policy the model imitates.
@@ -284,31 +285,23 @@ fn split(evs: &[Ev]) -> (Vec<Ev>, Vec<Ev>, Vec<Ev>) {
 /// Runs `ops` against a fresh policy of `kind` and the model; panics on the first
 /// difference, with the step and both answers.
 pub fn run(kind: Kind, capacity: u64, ops: &[Op]) {
-    let clock = ManualClock::new();
-    let w = weigh as fn(&u8, &u32) -> u64;
     match kind {
-        Kind::Lru => {
-            let p = Lru::<u8, u32>::builder(capacity)
-                .weigher(w)
-                .clock(clock.clone())
-                .build();
-            drive(p.unwrap(), clock, kind, capacity, ops)
-        }
-        Kind::Lfu => {
-            let p = Lfu::<u8, u32>::builder(capacity)
-                .weigher(w)
-                .clock(clock.clone())
-                .build();
-            drive(p.unwrap(), clock, kind, capacity, ops)
-        }
-        Kind::Ttl => {
-            let p = Ttl::<u8, u32>::builder(capacity)
-                .weigher(w)
-                .clock(clock.clone())
-                .build();
-            drive(p.unwrap(), clock, kind, capacity, ops)
-        }
+        Kind::Lru => run_order::<LruOrder>(kind, capacity, ops),
+        Kind::Lfu => run_order::<LfuOrder>(kind, capacity, ops),
+        Kind::Ttl => run_order::<TtlOrder>(kind, capacity, ops),
     }
+}
+
+/// Builds a core with eviction order `O`, the test weigher and a manual clock, and
+/// drives it.
+fn run_order<O: Order<u8, u32> + Default>(kind: Kind, capacity: u64, ops: &[Op]) {
+    let clock = ManualClock::new();
+    let policy = Core::<u8, u32, O>::builder(capacity)
+        .weigher(weigh as fn(&u8, &u32) -> u64)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    drive(policy, clock, kind, capacity, ops)
 }
 
 fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity: u64, ops: &[Op]) {
