@@ -4,9 +4,9 @@
 //! and a sweep threshold, plus a condition variable that blocked acquirers wait on. See
 //! the [module docs](super) for the invariants and the memory bound.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
+use hashbrown::HashTable;
 use polycache_policies::{Clock, SystemClock};
 
 use super::{LeaseInfo, LeaseStore, LockError, check_key_token, ttl_nanos};
@@ -88,7 +88,11 @@ struct Lease {
 
 #[derive(Debug)]
 struct State {
-    leases: HashMap<Box<str>, Lease, ahash::RandomState>,
+    /// Probed with the selector's hash of the key (the one that chose the shard), so a
+    /// key is hashed once per operation.
+    leases: HashTable<(Box<str>, Lease)>,
+    /// The selector's hasher, to re-hash keys when the table grows.
+    hasher: ahash::RandomState,
     /// The last fence handed out in this shard (0: none yet).
     fence: u64,
     /// Sweep expired leases when `leases.len()` reaches this.
@@ -99,7 +103,7 @@ impl State {
     /// Removes every expired lease; returns whether any was removed.
     fn sweep(&mut self, now: u64) -> bool {
         let before = self.leases.len();
-        self.leases.retain(|_, l| l.deadline > now);
+        self.leases.retain(|(_, l)| l.deadline > now);
         self.sweep_at = MIN_SWEEP.max(2 * self.leases.len());
         self.leases.len() != before
     }
@@ -223,7 +227,8 @@ impl<C: Clock> LockTable<C> {
         let shards = (0..selector.shards())
             .map(|_| Shard {
                 state: Mutex::new(State {
-                    leases: HashMap::with_hasher(selector.hasher().clone()),
+                    leases: HashTable::new(),
+                    hasher: selector.hasher().clone(),
                     fence: 0,
                     sweep_at: MIN_SWEEP,
                 }),
@@ -282,7 +287,7 @@ impl<C: Clock> LockTable<C> {
             .map(|s| {
                 let now = self.clock.now_nanos();
                 let st = s.state.lock();
-                st.leases.values().filter(|l| l.deadline > now).count()
+                st.leases.iter().filter(|(_, l)| l.deadline > now).count()
             })
             .sum()
     }
@@ -360,21 +365,27 @@ impl<C: Clock> LockTable<C> {
         }
     }
 
+    /// The shard that owns `key`, and the key's hash (which its table is probed with).
     #[inline]
-    fn shard(&self, key: &str) -> &Shard {
-        &self.shards[self.selector.shard_of(self.selector.hash(key))]
+    fn shard(&self, key: &str) -> (&Shard, u64) {
+        let hash = self.selector.hash(key);
+        (&self.shards[self.selector.shard_of(hash)], hash)
     }
 
     /// One acquire attempt under the shard lock. An expired lease found on the key is
     /// replaced; a new key may trigger the shard's sweep.
     fn attempt(
         st: &mut State,
+        hash: u64,
         key: &str,
         token: &str,
         ttl: u64,
         now: u64,
     ) -> Result<Attempt, LockError> {
-        let existing = st.leases.get_mut(key);
+        let existing = st
+            .leases
+            .find_mut(hash, |(k, _)| **k == *key)
+            .map(|(_, l)| l);
         if let Some(lease) = &existing {
             if lease.deadline > now {
                 return Ok(Attempt::Held(lease.deadline));
@@ -395,14 +406,14 @@ impl<C: Clock> LockTable<C> {
                 if st.leases.len() >= st.sweep_at {
                     st.sweep(now);
                 }
-                st.leases.insert(
-                    key.into(),
-                    Lease {
-                        token: token.into(),
-                        deadline,
-                        fence,
-                    },
-                );
+                let lease = Lease {
+                    token: token.into(),
+                    deadline,
+                    fence,
+                };
+                let hasher = &st.hasher;
+                st.leases
+                    .insert_unique(hash, (key.into(), lease), |(k, _)| hasher.hash_one(&**k));
             }
         }
         Ok(Attempt::Acquired(fence))
@@ -413,10 +424,10 @@ impl<C: Clock> LeaseStore for LockTable<C> {
     fn try_acquire(&self, key: &str, token: &str, ttl: Duration) -> Result<Option<u64>, LockError> {
         check_key_token(key, token)?;
         let ttl = ttl_nanos(ttl)?;
-        let shard = self.shard(key);
+        let (shard, hash) = self.shard(key);
         let mut st = shard.state.lock();
         let now = self.clock.now_nanos();
-        Ok(match Self::attempt(&mut st, key, token, ttl, now)? {
+        Ok(match Self::attempt(&mut st, hash, key, token, ttl, now)? {
             Attempt::Acquired(fence) => Some(fence),
             Attempt::Held(_) => None,
         })
@@ -432,14 +443,14 @@ impl<C: Clock> LeaseStore for LockTable<C> {
         check_key_token(key, token)?;
         let ttl = ttl_nanos(ttl)?;
         let timeout = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
-        let shard = self.shard(key);
+        let (shard, hash) = self.shard(key);
         let mut st = shard.state.lock();
         let start = self.clock.now_nanos();
         // A deadline past the clock's range is "wait as long as it takes".
         let give_up = start.saturating_add(timeout);
         loop {
             let now = self.clock.now_nanos();
-            match Self::attempt(&mut st, key, token, ttl, now)? {
+            match Self::attempt(&mut st, hash, key, token, ttl, now)? {
                 Attempt::Acquired(fence) => return Ok(Some(fence)),
                 Attempt::Held(until) => {
                     if now >= give_up {
@@ -457,18 +468,19 @@ impl<C: Clock> LeaseStore for LockTable<C> {
     fn renew(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, LockError> {
         check_key_token(key, token)?;
         let ttl = ttl_nanos(ttl)?;
-        let shard = self.shard(key);
+        let (shard, hash) = self.shard(key);
         let mut st = shard.state.lock();
         let now = self.clock.now_nanos();
-        let Some(lease) = st.leases.get_mut(key) else {
+        let Ok(entry) = st.leases.find_entry(hash, |(k, _)| **k == *key) else {
             return Ok(false);
         };
-        if lease.deadline <= now {
-            st.leases.remove(key);
+        if entry.get().1.deadline <= now {
+            let _ = entry.remove();
             drop(st);
             shard.freed.notify_all();
             return Ok(false);
         }
+        let lease = &mut entry.into_mut().1;
         if *lease.token != *token {
             return Ok(false);
         }
@@ -480,16 +492,17 @@ impl<C: Clock> LeaseStore for LockTable<C> {
 
     fn release(&self, key: &str, token: &str) -> Result<bool, LockError> {
         check_key_token(key, token)?;
-        let shard = self.shard(key);
+        let (shard, hash) = self.shard(key);
         let mut st = shard.state.lock();
         let now = self.clock.now_nanos();
-        let Some(lease) = st.leases.get(key) else {
+        let Ok(entry) = st.leases.find_entry(hash, |(k, _)| **k == *key) else {
             return Ok(false);
         };
+        let lease = &entry.get().1;
         let expired = lease.deadline <= now;
         let mine = !expired && *lease.token == *token;
         if expired || mine {
-            st.leases.remove(key);
+            let _ = entry.remove();
             drop(st);
             shard.freed.notify_all();
         }
@@ -500,14 +513,15 @@ impl<C: Clock> LeaseStore for LockTable<C> {
         if key.is_empty() {
             return Err(LockError::EmptyKey);
         }
-        let shard = self.shard(key);
+        let (shard, hash) = self.shard(key);
         let mut st = shard.state.lock();
         let now = self.clock.now_nanos();
-        let Some(lease) = st.leases.get(key) else {
+        let Ok(entry) = st.leases.find_entry(hash, |(k, _)| **k == *key) else {
             return Ok(None);
         };
+        let lease = &entry.get().1;
         if lease.deadline <= now {
-            st.leases.remove(key);
+            let _ = entry.remove();
             drop(st);
             shard.freed.notify_all();
             return Ok(None);
