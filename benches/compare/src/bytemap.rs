@@ -7,7 +7,7 @@ use std::hint::black_box;
 use bytes::Bytes;
 use polycache::bytemap::{ByteMap, ENTRY_OVERHEAD};
 
-use crate::{median, mix, parallel, zipf_trace};
+use crate::{median, mix, parallel, print_table, zipf_trace};
 
 const ENTRIES: u64 = 100_000;
 const VALUE: usize = 100;
@@ -118,11 +118,11 @@ fn mixed(c: &dyn ByteBench, traces: &[Vec<Key>]) -> (f64, f64) {
         }
         hits
     };
-    parallel_keys(traces, |t| {
+    parallel(traces, |_, t| {
         pass(t);
     });
     let hits = std::sync::atomic::AtomicU64::new(0);
-    let secs = parallel_keys(traces, |t| {
+    let secs = parallel(traces, |_, t| {
         hits.fetch_add(pass(t), std::sync::atomic::Ordering::Relaxed);
     });
     let ops: usize = traces.iter().map(Vec::len).sum();
@@ -143,8 +143,8 @@ fn reads(c: &dyn ByteBench, traces: &[Vec<Key>]) -> f64 {
             black_box(c.get_owned(k));
         }
     };
-    parallel_keys(traces, pass);
-    let secs = parallel_keys(traces, pass);
+    parallel(traces, |_, t| pass(t));
+    let secs = parallel(traces, |_, t| pass(t));
     let ops: usize = traces.iter().map(Vec::len).sum();
     ops as f64 / secs / 1e6
 }
@@ -157,16 +157,10 @@ fn writes(c: &dyn ByteBench, traces: &[Vec<Key>]) -> f64 {
             c.insert_slice(k, &value);
         }
     };
-    parallel_keys(traces, pass);
-    let secs = parallel_keys(traces, pass);
+    parallel(traces, |_, t| pass(t));
+    let secs = parallel(traces, |_, t| pass(t));
     let ops: usize = traces.iter().map(Vec::len).sum();
     ops as f64 / secs / 1e6
-}
-
-fn parallel_keys<F: Fn(&[Key]) + Sync>(traces: &[Vec<Key>], f: F) -> f64 {
-    // `parallel` runs on u64 traces; index into ours by thread.
-    let dummy: Vec<Vec<u64>> = traces.iter().map(|_| Vec::new()).collect();
-    parallel(&dummy, |t, _| f(&traces[t]))
 }
 
 pub(crate) fn main() {
@@ -210,22 +204,6 @@ pub(crate) fn main() {
             row[c] = (median(mops), hit);
         }
     }
-    let quick_row = 1;
-    print!("| cache |");
-    for (name, _, _) in &columns {
-        print!(" {name} Mops/s (x quick_cache) |");
-    }
-    println!(" (c) hit ratio 1 thr |");
-    print!("|---|");
-    for _ in &columns {
-        print!("---|");
-    }
-    println!("---|");
-    for (i, name) in NAMES.iter().enumerate() {
-        print!("| {name} |");
-        for (c, &(m, _)) in results[i].iter().enumerate() {
-            print!(" {m:.2} ({:.2}x) |", m / results[quick_row][c].0);
-        }
-        println!(" {:.3} |", results[i][0].1);
-    }
+    let heads: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    print_table(&NAMES, &heads, &results, 1, "(c) hit ratio 1 thr");
 }

@@ -205,7 +205,7 @@ fn zipf_trace(n: usize, len: usize, seed: u64) -> Vec<u64> {
 
 /// Runs `f(thread, trace)` on one thread per trace, all started together; returns the
 /// wall time in seconds.
-fn parallel<F: Fn(usize, &[u64]) + Sync>(traces: &[Vec<u64>], f: F) -> f64 {
+fn parallel<T: Sync, F: Fn(usize, &[T]) + Sync>(traces: &[Vec<T>], f: F) -> f64 {
     let barrier = Barrier::new(traces.len() + 1);
     std::thread::scope(|s| {
         for (t, trace) in traces.iter().enumerate() {
@@ -276,6 +276,34 @@ fn read_only<C: Bench>(cache: &C, traces: &[Vec<u64>]) -> f64 {
     ops as f64 / secs / 1e6
 }
 
+/// Prints `results[cache][column] = (Mops/s, hit ratio)` as a markdown table, each cell
+/// with its ratio to row `quick_row` (quick_cache), then the first column's hit ratio.
+fn print_table(
+    names: &[&str],
+    columns: &[&str],
+    results: &[Vec<(f64, f64)>],
+    quick_row: usize,
+    hit_label: &str,
+) {
+    print!("| cache |");
+    for name in columns {
+        print!(" {name} Mops/s (x quick_cache) |");
+    }
+    println!(" {hit_label} |");
+    print!("|---|");
+    for _ in columns {
+        print!("---|");
+    }
+    println!("---|");
+    for (i, name) in names.iter().enumerate() {
+        print!("| {name} |");
+        for (c, &(m, _)) in results[i].iter().enumerate() {
+            print!(" {m:.2} ({:.2}x) |", m / results[quick_row][c].0);
+        }
+        println!(" {:.3} |", results[i][0].1);
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -334,24 +362,8 @@ fn main() {
             row[c] = (median(mops), hit);
         }
     }
-    let quick_row = 3;
-    print!("| cache |");
-    for (name, _, _) in &columns {
-        print!(" {name} Mops/s (x quick_cache) |");
-    }
-    println!(" (a) hit ratio 1 thr |");
-    print!("|---|");
-    for _ in &columns {
-        print!("---|");
-    }
-    println!("---|");
-    for (i, name) in NAMES.iter().enumerate() {
-        print!("| {name} |");
-        for (c, &(m, _)) in results[i].iter().enumerate() {
-            print!(" {m:.2} ({:.2}x) |", m / results[quick_row][c].0);
-        }
-        println!(" {:.3} |", results[i][0].1);
-    }
+    let heads: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    print_table(&NAMES, &heads, &results, 3, "(a) hit ratio 1 thr");
     println!();
     bytemap::main();
 }
