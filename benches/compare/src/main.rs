@@ -29,7 +29,7 @@ use std::sync::Barrier;
 use std::time::Instant;
 
 use polycache::policies::{LfuOrder, TinyLfu, TinyLfuOrder};
-use polycache::{Cache, Lfu, Lru};
+use polycache::{Cache, Lfu, Lru, Policy};
 
 mod bytemap;
 
@@ -42,36 +42,13 @@ trait Bench: Sync {
     fn insert(&self, k: u64, v: u64);
 }
 
-struct PolyLru(Cache<u64, u64, Lru<u64, u64>>);
-struct PolyLfu(Cache<u64, u64, Lfu<u64, u64>>);
-struct PolyTiny(Cache<u64, u64, TinyLfu<u64, u64>>);
+/// polycache's `Cache` over any policy `P`.
+struct Poly<P>(Cache<u64, u64, P>);
 struct Moka(moka::sync::Cache<u64, u64>);
 struct Quick(quick_cache::sync::Cache<u64, u64>);
 struct MutexLru(parking_lot::Mutex<lru::LruCache<u64, u64>>);
 
-impl Bench for PolyLru {
-    #[inline]
-    fn get(&self, k: u64) -> Option<u64> {
-        self.0.get(&k)
-    }
-    #[inline]
-    fn insert(&self, k: u64, v: u64) {
-        let _ = self.0.insert(k, v);
-    }
-}
-
-impl Bench for PolyLfu {
-    #[inline]
-    fn get(&self, k: u64) -> Option<u64> {
-        self.0.get(&k)
-    }
-    #[inline]
-    fn insert(&self, k: u64, v: u64) {
-        let _ = self.0.insert(k, v);
-    }
-}
-
-impl Bench for PolyTiny {
+impl<P: Policy<u64, u64> + Send> Bench for Poly<P> {
     #[inline]
     fn get(&self, k: u64) -> Option<u64> {
         self.0.get(&k)
@@ -127,9 +104,13 @@ const NAMES: [&str; 6] = [
 fn make(i: usize) -> Box<dyn FnOnce() -> Outcome> {
     // Boxed only at construction; the timed loops are monomorphized per cache.
     match i {
-        0 => Box::new(|| Outcome::of(PolyLru(Cache::builder(CAPACITY).build().unwrap()))),
+        0 => Box::new(|| {
+            Outcome::of(Poly::<Lru<u64, u64>>(
+                Cache::builder(CAPACITY).build().unwrap(),
+            ))
+        }),
         1 => Box::new(|| {
-            Outcome::of(PolyLfu(
+            Outcome::of(Poly::<Lfu<u64, u64>>(
                 Cache::builder(CAPACITY)
                     .order(LfuOrder::default())
                     .build()
@@ -137,7 +118,7 @@ fn make(i: usize) -> Box<dyn FnOnce() -> Outcome> {
             ))
         }),
         2 => Box::new(|| {
-            Outcome::of(PolyTiny(
+            Outcome::of(Poly::<TinyLfu<u64, u64>>(
                 Cache::builder(CAPACITY)
                     .order(TinyLfuOrder::default())
                     .build()
