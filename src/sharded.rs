@@ -286,7 +286,18 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.selector.hash(key);
-        self.with_shard(hash, |s| match s.policy.get_hashed(hash, key) {
+        self.get_at(self.selector.shard_of(hash), hash, key, f)
+    }
+
+    /// Looks `key` (whose policy hash is `hash`) up in shard `i`, records the access and
+    /// a hit or a miss, and maps the value with `f` under the lock.
+    #[inline]
+    fn get_at<Q, R>(&self, i: usize, hash: u64, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.with_shard_at(i, |s| match s.policy.get_hashed(hash, key) {
             Some(v) => {
                 s.stats.hits += 1;
                 Some(f(v))
@@ -616,18 +627,7 @@ where
         key: &[u8],
         f: impl FnOnce(&V) -> R,
     ) -> Option<R> {
-        self.with_shard_at(route.shard & self.mask(), |s| {
-            match s.policy.get_hashed(route.hash, key) {
-                Some(v) => {
-                    s.stats.hits += 1;
-                    Some(f(v))
-                }
-                None => {
-                    s.stats.misses += 1;
-                    None
-                }
-            }
-        })
+        self.get_at(route.shard & self.mask(), route.hash, key, f)
     }
 
     /// [`Sharded::insert`] for a routed byte key (the route must be `key`'s).
