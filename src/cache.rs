@@ -447,7 +447,7 @@ where
         let hash = self.inner.map.selector().hash(key);
         self.inner
             .map
-            .with_shard(hash, |s| s.policy.ttl_hashed(hash, key))
+            .read_shard(hash, |s| s.policy.ttl_hashed(hash, key))
     }
 
     /// Number of entries stored, summed shard by shard (expired entries not yet

@@ -74,7 +74,7 @@ pub use polycache_policies::Prefix;
 
 pub use polycache_policies as policies;
 pub use polycache_policies::{
-    Clock, ConfigError, Evicted, EvictionCause, Evictions, Lfu, Lru, ManualClock, Policy,
+    Clock, ConfigError, Evicted, EvictionCause, Evictions, Lfu, Lru, ManualClock, Policy, S3Fifo,
     SystemClock, Ttl, TtlError, UnitWeigher, Weigher,
 };
 

@@ -36,12 +36,19 @@
 //!   shard of its group's prefix, so a group is never split and
 //!   [`Sharded::remove_prefix`] takes one lock. Check such a map with
 //!   [`Sharded::validate_routed`].
-//! - Each shard is a `parking_lot::Mutex` padded to 128 bytes, so two shards never share
-//!   a cache line (nor a pair of lines the prefetcher fetches together).
+//! - Each shard is a `parking_lot::RwLock` padded to 128 bytes, so two shards never share
+//!   a cache line (nor a pair of lines the prefetcher fetches together). Writes take it
+//!   exclusively. Look-ups that record nothing (`peek`, `contains`, TTL reads, whole-cache
+//!   reads) take it shared. A `get` takes it shared when the policy records a hit
+//!   through `&self` ([`Policy::SHARED_GET`], the `S3Fifo` policy): then many threads
+//!   read one shard at once, and that shard's hit and miss counts are atomics beside
+//!   the lock, on the same cache line. Other policies move the entry on a hit (`Lru`'s
+//!   list) and take the lock exclusively.
 
 use std::borrow::Borrow;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use polycache_policies::{
@@ -51,7 +58,7 @@ use polycache_policies::{
 use crate::error::BuildError;
 use crate::selector::{Route, ShardSelector};
 use crate::stats::CacheStats;
-use crate::sync::Mutex;
+use crate::sync::RwLock;
 
 /// Caches below this capacity get one shard (exact global eviction order).
 pub const SINGLE_SHARD_BELOW: u64 = 1024;
@@ -106,8 +113,14 @@ pub fn shard_capacity(capacity: u64, shards: usize, i: usize) -> u64 {
 #[derive(Debug, Default)]
 struct Padded<T>(T);
 
-/// One locked, padded shard.
-type Slot<P, X> = Padded<Mutex<Shard<P, X>>>;
+/// One padded shard: its lock, and the counts of the look-ups made under the shared
+/// lock (which cannot write the counters inside it).
+#[derive(Debug)]
+struct Slot<P, X> {
+    lock: RwLock<Shard<P, X>>,
+    shared_hits: AtomicU64,
+    shared_misses: AtomicU64,
+}
 
 /// One shard: a policy, its counters, and per-shard state `X` of the layer above (the
 /// typed cache keeps its in-flight loads there, under the same lock).
@@ -138,7 +151,7 @@ pub(crate) struct Shard<P, X> {
 /// sharded.validate().unwrap();
 /// ```
 pub struct Sharded<K, V, P, X = ()> {
-    shards: Box<[Slot<P, X>]>,
+    shards: Box<[Padded<Slot<P, X>>]>,
     selector: ShardSelector,
     capacity: u64,
     _kv: PhantomData<fn(K, V)>,
@@ -185,11 +198,15 @@ where
                     reason: "must build each policy with the shard capacity it is given",
                 }));
             }
-            shards.push(Padded(Mutex::new(Shard {
-                policy,
-                stats: CacheStats::default(),
-                extra: X::default(),
-            })));
+            shards.push(Padded(Slot {
+                lock: RwLock::new(Shard {
+                    policy,
+                    stats: CacheStats::default(),
+                    extra: X::default(),
+                }),
+                shared_hits: AtomicU64::new(0),
+                shared_misses: AtomicU64::new(0),
+            }));
         }
         Ok(Sharded {
             shards: shards.into_boxed_slice(),
@@ -260,11 +277,24 @@ where
         self.with_shard_at(self.selector.shard_of(hash), f)
     }
 
-    /// Runs `f` on shard `i`, under its lock.
+    /// Runs `f` on shard `i`, under its lock (exclusive).
     #[inline]
     pub(crate) fn with_shard_at<R>(&self, i: usize, f: impl FnOnce(&mut Shard<P, X>) -> R) -> R {
-        let mut guard = self.shards[i].0.lock();
+        let mut guard = self.shards[i].0.lock.write();
         f(&mut guard)
+    }
+
+    /// Runs `f` on the shard of `hash`, under its lock shared with other readers.
+    #[inline]
+    pub(crate) fn read_shard<R>(&self, hash: u64, f: impl FnOnce(&Shard<P, X>) -> R) -> R {
+        self.read_shard_at(self.selector.shard_of(hash), f)
+    }
+
+    /// Runs `f` on shard `i`, under its lock shared with other readers.
+    #[inline]
+    pub(crate) fn read_shard_at<R>(&self, i: usize, f: impl FnOnce(&Shard<P, X>) -> R) -> R {
+        let guard = self.shards[i].0.lock.read();
+        f(&guard)
     }
 
     /// Looks `key` up, records the access (and a hit or a miss), and maps the value with
@@ -290,13 +320,28 @@ where
     }
 
     /// Looks `key` (whose policy hash is `hash`) up in shard `i`, records the access and
-    /// a hit or a miss, and maps the value with `f` under the lock.
+    /// a hit or a miss, and maps the value with `f` under the lock: shared when the
+    /// policy records a hit through `&self`, else exclusive.
     #[inline]
     fn get_at<Q, R>(&self, i: usize, hash: u64, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        if P::SHARED_GET {
+            let slot = &self.shards[i].0;
+            let guard = slot.lock.read();
+            return match guard.policy.get_shared_hashed(hash, key) {
+                Some(v) => {
+                    slot.shared_hits.fetch_add(1, Relaxed);
+                    Some(f(v))
+                }
+                None => {
+                    slot.shared_misses.fetch_add(1, Relaxed);
+                    None
+                }
+            };
+        }
         self.with_shard_at(i, |s| match s.policy.get_hashed(hash, key) {
             Some(v) => {
                 s.stats.hits += 1;
@@ -327,7 +372,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.selector.hash(key);
-        self.with_shard(hash, |s| s.policy.peek_hashed(hash, key).map(f))
+        self.read_shard(hash, |s| s.policy.peek_hashed(hash, key).map(f))
     }
 
     /// Inserts or replaces `key` (with a TTL or none) and returns what left the shard,
@@ -528,10 +573,15 @@ where
     /// assert_eq!(s.stats().misses, 1);
     /// ```
     pub fn stats(&self) -> crate::CacheStats {
-        self.fold(CacheStats::default(), |mut acc, s| {
+        let mut acc = self.fold(CacheStats::default(), |mut acc, s| {
             acc += s.stats;
             acc
-        })
+        });
+        for slot in self.shards.iter() {
+            acc.hits += slot.0.shared_hits.load(Relaxed);
+            acc.misses += slot.0.shared_misses.load(Relaxed);
+        }
+        acc
     }
 
     /// Checks every shard, one lock at a time: its policy's own invariants, its weight
@@ -554,7 +604,7 @@ where
         let n = self.shards.len();
         for i in 0..n {
             let cap = shard_capacity(self.capacity, n, i);
-            self.with_shard_at(i, |s| {
+            self.read_shard_at(i, |s| {
                 s.policy.validate().map_err(|e| format!("shard {i}: {e}"))?;
                 if s.policy.capacity() != cap {
                     return Err(format!(
@@ -586,7 +636,7 @@ where
     fn fold<A>(&self, init: A, mut f: impl FnMut(A, &Shard<P, X>) -> A) -> A {
         let mut acc = init;
         for shard in self.shards.iter() {
-            let guard = shard.0.lock();
+            let guard = shard.0.lock.read();
             acc = f(acc, &guard);
         }
         acc
@@ -793,7 +843,7 @@ mod tests {
 
     #[test]
     fn padded_is_128() {
-        assert_eq!(std::mem::align_of::<Padded<Mutex<u8>>>(), 128);
-        assert_eq!(std::mem::size_of::<Padded<Mutex<u8>>>() % 128, 0);
+        assert_eq!(std::mem::align_of::<Padded<RwLock<u8>>>(), 128);
+        assert_eq!(std::mem::size_of::<Padded<RwLock<u8>>>() % 128, 0);
     }
 }

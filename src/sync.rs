@@ -2,13 +2,33 @@
 //!
 //! Normal builds use `parking_lot`; with `--cfg loom` the same names are loom's, so the
 //! loom models in `tests/loom_*.rs` explore every interleaving of the real code. Only
-//! what the crate uses is wrapped, with one API for both: `Mutex::lock` returns the guard
-//! (loom's poisoning is ignored, as parking_lot has none) and `Condvar::wait` takes and
-//! returns the guard.
+//! what the crate uses is wrapped, with one API for both: `Mutex::lock`,
+//! `RwLock::read` and `RwLock::write` return the guard (loom's poisoning is ignored, as
+//! parking_lot has none) and `Condvar::wait` takes and returns the guard.
 
 #[cfg(not(loom))]
 mod imp {
-    use parking_lot::MutexGuard;
+    use parking_lot::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
+
+    /// A readers-writer lock: `parking_lot::RwLock`.
+    #[derive(Debug, Default)]
+    pub(crate) struct RwLock<T>(parking_lot::RwLock<T>);
+
+    impl<T> RwLock<T> {
+        pub(crate) fn new(value: T) -> Self {
+            RwLock(parking_lot::RwLock::new(value))
+        }
+
+        #[inline]
+        pub(crate) fn read(&self) -> RwLockReadGuard<'_, T> {
+            self.0.read()
+        }
+
+        #[inline]
+        pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
+            self.0.write()
+        }
+    }
 
     /// A mutex: `parking_lot::Mutex`.
     #[derive(Debug, Default)]
@@ -47,7 +67,27 @@ mod imp {
 
 #[cfg(loom)]
 mod imp {
-    use loom::sync::MutexGuard;
+    use loom::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
+
+    /// A readers-writer lock: `loom::sync::RwLock`, poisoning ignored.
+    #[derive(Debug)]
+    pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
+
+    impl<T> RwLock<T> {
+        pub(crate) fn new(value: T) -> Self {
+            RwLock(loom::sync::RwLock::new(value))
+        }
+
+        #[inline]
+        pub(crate) fn read(&self) -> RwLockReadGuard<'_, T> {
+            self.0.read().unwrap_or_else(|e| e.into_inner())
+        }
+
+        #[inline]
+        pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
+            self.0.write().unwrap_or_else(|e| e.into_inner())
+        }
+    }
 
     /// A mutex: `loom::sync::Mutex`, poisoning ignored.
     #[derive(Debug)]
@@ -83,4 +123,4 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{Condvar, Mutex};
+pub(crate) use imp::{Condvar, Mutex, RwLock};

@@ -163,6 +163,20 @@ pub trait Order<K, V> {
     /// Entry `i` was read (or written again) and is live.
     fn on_access(&mut self, slots: &mut Slots<'_, K, V, Self::Node>, i: u32, hash: u64);
 
+    /// `true` when [`Order::on_shared_access`] records a hit through `&self` (relaxed
+    /// atomics in the node), so that [`Policy::get_shared_hashed`] records accesses and
+    /// the sharded layer may serve hits under a shared lock. `false` by default: the
+    /// order then needs [`Order::on_access`] (`&mut`) to record a hit.
+    const SHARED_ACCESS: bool = false;
+
+    /// A shared look-up read the entry whose node is `node`. Called only when
+    /// [`Order::SHARED_ACCESS`] is `true`; it may run on many threads at once, each
+    /// holding `&self`, so it may change the node only through atomics.
+    #[inline]
+    fn on_shared_access(&self, node: &Self::Node) {
+        let _ = node;
+    }
+
     /// A look-up found no live entry for `hash`.
     #[inline]
     fn on_miss(&mut self, hash: u64) {
@@ -594,6 +608,21 @@ where
     {
         self.find_live(hash, key)
             .map(|i| &self.entries[i as usize].value)
+    }
+
+    const SHARED_GET: bool = O::SHARED_ACCESS;
+
+    #[inline]
+    fn get_shared_hashed<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let entry = &self.entries[self.find_live(hash, key)? as usize];
+        if O::SHARED_ACCESS {
+            self.order.on_shared_access(&entry.node);
+        }
+        Some(&entry.value)
     }
 
     fn insert_hashed(

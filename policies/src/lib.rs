@@ -26,6 +26,7 @@
 //! | [`Lfu`] | the least frequently used (ties: least recent), with aging | O(1) |
 //! | [`Ttl`] | the soonest deadline (entries without one last) | O(1) |
 //! | [`TinyLfu`] | W-TinyLFU: a window candidate enters main only if the frequency sketch rates it above main's victim | O(1) |
+//! | [`S3Fifo`] | S3-FIFO: a newcomer never read since it came in, else main's first entry with no access credit left; hits need only `&self` | O(1), an eviction amortized O(1) |
 //! | [`Sized`] | GreedyDual-Size-Frequency: the lowest `L + frequency / weight` (large, rarely used entries first) | O(log n) |
 //! | [`Prefix`] | the least recently used key group (by prefix), whole | O(1), a group eviction O(group) |
 //!
@@ -53,11 +54,13 @@
 mod clock;
 mod core;
 mod error;
+mod ghost;
 mod lfu;
 mod list;
 mod lru;
 mod policy;
 mod prefix;
+mod s3fifo;
 mod sized;
 mod sketch;
 mod tinylfu;
@@ -73,6 +76,7 @@ pub use crate::list::Links;
 pub use crate::lru::LruOrder;
 pub use crate::policy::{Evicted, EvictionCause, Evictions, Policy};
 pub use crate::prefix::{GroupRule, PrefixNode, PrefixOrder, default_group_len, group_of};
+pub use crate::s3fifo::{S3FifoNode, S3FifoOrder};
 pub use crate::sized::{SizedNode, SizedOrder};
 pub use crate::sketch::{FrequencySketch, SAMPLES_PER_ENTRY};
 pub use crate::tinylfu::{TRANSFER_LIMIT, TinyLfuNode, TinyLfuOrder};
@@ -97,6 +101,13 @@ pub type Ttl<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
 /// [`TinyLfuOrder`].
 pub type TinyLfu<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
     Core<K, V, TinyLfuOrder, W, S, C>;
+
+/// S3-FIFO: a small FIFO for newcomers, a main FIFO with 2-bit access counters (CLOCK),
+/// and a ghost of recent evictions. A hit needs only `&self`
+/// ([`Policy::get_shared`]), so a concurrent cache serves hits under a shared lock. See
+/// [`S3FifoOrder`].
+pub type S3Fifo<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
+    Core<K, V, S3FifoOrder, W, S, C>;
 
 /// GreedyDual-Size-Frequency: size-aware eviction for entries of very different weights,
 /// O(log n). See [`SizedOrder`].

@@ -82,6 +82,24 @@ pub trait Policy<K, V> {
         K: Borrow<Q>,
         Q: Eq + ?Sized;
 
+    /// `true` when [`Policy::get_shared_hashed`] records the access it makes (through
+    /// atomics, with `&self` only): then a concurrent wrapper may serve hits under a
+    /// shared lock, many readers at once. `false` by default.
+    const SHARED_GET: bool = false;
+
+    /// Looks `key` up through `&self`. When [`Policy::SHARED_GET`] is `true` the access
+    /// is recorded (as [`Policy::get_hashed`] records it, except that racing accesses
+    /// may count as one); otherwise this is [`Policy::peek_hashed`] and records nothing.
+    /// A miss is never recorded.
+    #[inline]
+    fn get_shared_hashed<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.peek_hashed(hash, key)
+    }
+
     /// Inserts or replaces `key`, with a TTL or none, and reports what left: the replaced
     /// value, entries pushed out for room, entries found expired. Returns the entry in
     /// the error when it is refused; the cache is then unchanged.
@@ -183,6 +201,15 @@ pub trait Policy<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         self.peek_hashed(self.hash(key), key)
+    }
+
+    /// Looks `key` up through `&self`; see [`Policy::get_shared_hashed`].
+    fn get_shared<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get_shared_hashed(self.hash(key), key)
     }
 
     /// Whether a live entry for `key` is stored; does not record an access.

@@ -62,6 +62,11 @@ proptest! {
     fn ttl_matches_model((capacity, ops) in case()) {
         run(Kind::Ttl, capacity, &ops);
     }
+
+    #[test]
+    fn s3fifo_matches_model((capacity, ops) in case()) {
+        run(Kind::S3Fifo, capacity, &ops);
+    }
 }
 
 /// Long runs with many accesses, so that LFU ages several times.
@@ -121,7 +126,7 @@ fn decoded_byte_strings_run_against_the_model() {
             })
             .collect();
         let (capacity, ops) = model::decode(&data);
-        for kind in [Kind::Lru, Kind::Lfu, Kind::Ttl] {
+        for kind in [Kind::Lru, Kind::Lfu, Kind::Ttl, Kind::S3Fifo] {
             run(kind, capacity, &ops);
         }
     }

@@ -9,7 +9,8 @@ use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use polycache_policies::{
-    Core, DefaultHashBuilder, LfuOrder, LruOrder, Order, Policy, SizedOrder, TinyLfuOrder, TtlOrder,
+    Core, DefaultHashBuilder, LfuOrder, LruOrder, Order, Policy, S3FifoOrder, SizedOrder,
+    TinyLfuOrder, TtlOrder,
 };
 
 use crate::opt;
@@ -30,6 +31,8 @@ pub enum Kind {
     TinyLfu,
     /// `polycache::Sharded<TinyLfu>` with its default shard count.
     ShardedTinyLfu,
+    /// `S3Fifo` (small and main FIFOs, ghost; hits through `&self`).
+    S3Fifo,
     /// `Sized` (GreedyDual-Size-Frequency): for sized traces. (`Prefix` needs byte keys
     /// with groups; the traces have neither, so it is not replayed.)
     Sized,
@@ -37,13 +40,14 @@ pub enum Kind {
 
 impl Kind {
     /// Every policy, OPT first.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Opt,
         Kind::Lru,
         Kind::Lfu,
         Kind::Fifo,
         Kind::TinyLfu,
         Kind::ShardedTinyLfu,
+        Kind::S3Fifo,
         Kind::Sized,
     ];
 
@@ -56,6 +60,7 @@ impl Kind {
             Kind::Fifo => "Ttl(FIFO)",
             Kind::TinyLfu => "TinyLfu",
             Kind::ShardedTinyLfu => "Sharded<TinyLfu>",
+            Kind::S3Fifo => "S3Fifo",
             Kind::Sized => "Sized",
         }
     }
@@ -269,6 +274,7 @@ pub fn run(
         Kind::Lfu => run_order(LfuOrder::default(), capacity, trace, seed, &mut progress),
         Kind::Fifo => run_order(TtlOrder::default(), capacity, trace, seed, &mut progress),
         Kind::Sized => run_order(SizedOrder::default(), capacity, trace, seed, &mut progress),
+        Kind::S3Fifo => run_order(S3FifoOrder::default(), capacity, trace, seed, &mut progress),
         Kind::TinyLfu => run_order(
             TinyLfuOrder::with_seed(seed),
             capacity,

@@ -582,7 +582,7 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
     #[inline]
     pub fn contains_key(&self, key: &[u8]) -> bool {
         let route = self.route_key(key);
-        self.store().with_shard_at(route.shard, |s| {
+        self.store().read_shard_at(route.shard, |s| {
             s.policy.peek_hashed(route.hash, key).is_some()
         })
     }
@@ -608,7 +608,7 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
     pub fn ttl(&self, key: &[u8]) -> Option<Option<Duration>> {
         let route = self.route_key(key);
         self.store()
-            .with_shard_at(route.shard, |s| s.policy.ttl_hashed(route.hash, key))
+            .read_shard_at(route.shard, |s| s.policy.ttl_hashed(route.hash, key))
     }
 
     // ---- writes ------------------------------------------------------------------

@@ -6,13 +6,15 @@
 
 use bytes::Bytes;
 use polycache_policies::{
-    GroupRule, LfuOrder, LruOrder, Order, PrefixOrder, SizedOrder, TinyLfuOrder, TtlOrder,
+    GroupRule, LfuOrder, LruOrder, Order, PrefixOrder, S3FifoOrder, SizedOrder, TinyLfuOrder,
+    TtlOrder,
 };
 
 use super::ByteKey;
 
 /// An eviction order a [`ByteMap`](super::ByteMap) can use: [`LruOrder`] (the default),
-/// [`LfuOrder`], [`TinyLfuOrder`], [`SizedOrder`], [`PrefixOrder`], [`TtlOrder`].
+/// [`LfuOrder`], [`TinyLfuOrder`], [`S3FifoOrder`] (its hits take the shard lock
+/// shared), [`SizedOrder`], [`PrefixOrder`], [`TtlOrder`].
 ///
 /// ```
 /// use polycache::bytemap::ByteMap;
@@ -22,7 +24,9 @@ use super::ByteKey;
 /// tiny.insert_slice(b"k", b"v").unwrap();
 /// sized.insert_slice(b"k", b"v").unwrap();
 /// ```
-pub trait BytePolicy: Order<ByteKey, Bytes> + Clone + Send + 'static {
+pub trait BytePolicy:
+    Order<ByteKey, Bytes, Node: Send + Sync> + Clone + Send + Sync + 'static
+{
     /// The rule grouping keys, if this order evicts groups: the map then routes every
     /// key of a group to one shard. `None` (the default) routes each key by its own hash.
     fn group_rule(&self) -> Option<GroupRule> {
@@ -34,6 +38,7 @@ impl BytePolicy for LruOrder {}
 impl BytePolicy for LfuOrder {}
 impl BytePolicy for TtlOrder {}
 impl BytePolicy for TinyLfuOrder {}
+impl BytePolicy for S3FifoOrder {}
 impl BytePolicy for SizedOrder {}
 
 impl BytePolicy for PrefixOrder {

@@ -14,7 +14,7 @@
 //! median of 5 runs (3 with `--quick`), in millions of operations per second, with the
 //! ratio to quick_cache.
 //!
-//! ByteMap section (`--bytemap` runs it alone): `ByteMap` (Lru) against quick_cache and
+//! ByteMap section (`--bytemap` runs it alone): `ByteMap` (Lru, S3Fifo) against quick_cache and
 //! moka holding `Bytes -> Bytes` with the same byte weigher (`key + value + 64`), a
 //! budget of 100K entries' worth, 16-byte keys and 100-byte values:
 //! - (c) Zipf s=1.0 over 1M keys: `get_owned`, then `insert_slice` on a miss;
@@ -28,8 +28,8 @@ use std::num::NonZeroUsize;
 use std::sync::Barrier;
 use std::time::Instant;
 
-use polycache::policies::{LfuOrder, TinyLfu, TinyLfuOrder};
-use polycache::{Cache, Lfu, Lru, Policy};
+use polycache::policies::{LfuOrder, S3FifoOrder, TinyLfu, TinyLfuOrder};
+use polycache::{Cache, Lfu, Lru, Policy, S3Fifo};
 
 mod bytemap;
 
@@ -48,7 +48,7 @@ struct Moka(moka::sync::Cache<u64, u64>);
 struct Quick(quick_cache::sync::Cache<u64, u64>);
 struct MutexLru(parking_lot::Mutex<lru::LruCache<u64, u64>>);
 
-impl<P: Policy<u64, u64> + Send> Bench for Poly<P> {
+impl<P: Policy<u64, u64> + Send + Sync> Bench for Poly<P> {
     #[inline]
     fn get(&self, k: u64) -> Option<u64> {
         self.0.get(&k)
@@ -92,14 +92,17 @@ impl Bench for MutexLru {
     }
 }
 
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 7] = [
     "polycache Lru",
     "polycache Lfu",
     "polycache TinyLfu",
+    "polycache S3Fifo",
     "quick_cache",
     "moka",
     "Mutex<lru>",
 ];
+/// quick_cache's row in [`NAMES`]: the ratios are to it.
+const QUICK_ROW: usize = 4;
 
 fn make(i: usize) -> Box<dyn FnOnce() -> Outcome> {
     // Boxed only at construction; the timed loops are monomorphized per cache.
@@ -125,8 +128,16 @@ fn make(i: usize) -> Box<dyn FnOnce() -> Outcome> {
                     .unwrap(),
             ))
         }),
-        3 => Box::new(|| Outcome::of(Quick(quick_cache::sync::Cache::new(CAPACITY as usize)))),
-        4 => Box::new(|| Outcome::of(Moka(moka::sync::Cache::new(CAPACITY)))),
+        3 => Box::new(|| {
+            Outcome::of(Poly::<S3Fifo<u64, u64>>(
+                Cache::builder(CAPACITY)
+                    .order(S3FifoOrder::default())
+                    .build()
+                    .unwrap(),
+            ))
+        }),
+        4 => Box::new(|| Outcome::of(Quick(quick_cache::sync::Cache::new(CAPACITY as usize)))),
+        5 => Box::new(|| Outcome::of(Moka(moka::sync::Cache::new(CAPACITY)))),
         _ => Box::new(|| {
             Outcome::of(MutexLru(parking_lot::Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(CAPACITY as usize).unwrap(),
@@ -344,7 +355,7 @@ fn main() {
         }
     }
     let heads: Vec<&str> = columns.iter().map(|c| c.0).collect();
-    print_table(&NAMES, &heads, &results, 3, "(a) hit ratio 1 thr");
+    print_table(&NAMES, &heads, &results, QUICK_ROW, "(a) hit ratio 1 thr");
     println!();
     bytemap::main();
 }

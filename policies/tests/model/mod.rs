@@ -4,19 +4,19 @@
 //! `validate()` after every step.
 //!
 //! Shared by the proptest suite (`tests/model_tests.rs`) and the cargo-fuzz targets
-//! (`fuzz/fuzz_targets/{lru,lfu,ttl}.rs`), so both check the same rules.
+//! (`fuzz/fuzz_targets/{lru,lfu,ttl,s3fifo}.rs`), so both check the same rules.
 //!
 //! Entries are `u8 -> u32`; the weigher reads the weight from the value's top byte
 //! (`value >> 24`, where 0 counts as 1), so random values give random weights.
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use polycache_policies::{
-    Core, EvictionCause, InsertError, LfuOrder, LruOrder, ManualClock, Order, Policy, TtlError,
-    TtlOrder,
+    Core, EvictionCause, InsertError, LfuOrder, LruOrder, ManualClock, Order, Policy, S3FifoOrder,
+    TtlError, TtlOrder,
 };
 
 /// Which policy the model imitates.
@@ -25,7 +25,14 @@ pub enum Kind {
     Lru,
     Lfu,
     Ttl,
+    S3Fifo,
 }
+
+/// S3-FIFO queue of an entry in the model.
+const SMALL: u8 = 0;
+const MAIN: u8 = 1;
+/// Out of the order (a replaced entry while others make room for it).
+const OUT: u8 = 2;
 
 /// One step.
 #[derive(Clone, Debug)]
@@ -68,8 +75,10 @@ struct E {
     /// LRU: last access. LFU: when it reached its frequency.
     seq: u64,
     freq: u32,
-    /// TTL: order of first insert.
+    /// TTL: order of first insert. S3-FIFO: the generation of its queue items.
     first: u64,
+    /// S3-FIFO: the queue it is in.
+    queue: u8,
 }
 
 /// The reference model.
@@ -82,6 +91,12 @@ pub struct Model {
     wheel_time: u64,
     wheel_active: bool,
     now: u64,
+    /// S3-FIFO: queue items `(key, generation)`; an item whose generation is not its
+    /// entry's `first`, or whose entry is in the other queue, is stale and skipped.
+    small: VecDeque<(u8, u64)>,
+    main: VecDeque<(u8, u64)>,
+    /// S3-FIFO: keys evicted from small, oldest first (keys stand for fingerprints).
+    ghost: VecDeque<u8>,
 }
 
 fn level_for(elapsed: u64, when: u64) -> u32 {
@@ -100,6 +115,9 @@ impl Model {
             wheel_time: 0,
             wheel_active: false,
             now: 0,
+            small: VecDeque::new(),
+            main: VecDeque::new(),
+            ghost: VecDeque::new(),
         }
     }
 
@@ -177,6 +195,10 @@ impl Model {
                 e.seq = s;
                 self.count_access();
             }
+            Kind::S3Fifo => {
+                let e = self.entries.get_mut(&k).unwrap();
+                e.freq = (e.freq + 1).min(3);
+            }
             Kind::Ttl => {}
         }
     }
@@ -188,7 +210,68 @@ impl Model {
         e.seq = s;
         e.freq = 1;
         e.first = s;
+        if self.kind == Kind::S3Fifo {
+            e.freq = 0;
+            e.queue = if self.ghost.contains(&k) { MAIN } else { SMALL };
+            let queue = if e.queue == MAIN {
+                &mut self.main
+            } else {
+                &mut self.small
+            };
+            queue.push_back((k, s));
+        }
         self.count_access();
+    }
+
+    /// S3-FIFO: the next valid item of `queue`, popped (stale items are dropped).
+    fn pop_live(&mut self, queue: u8) -> Option<u8> {
+        loop {
+            let (k, generation) = if queue == MAIN {
+                self.main.pop_front()?
+            } else {
+                self.small.pop_front()?
+            };
+            if self
+                .entries
+                .get(&k)
+                .is_some_and(|e| e.first == generation && e.queue == queue)
+            {
+                return Some(k);
+            }
+        }
+    }
+
+    /// S3-FIFO: runs the eviction procedure on the model's queues (promotions, counter
+    /// decrements, ghost) and returns the victim.
+    fn s3fifo_victim(&mut self) -> Option<u8> {
+        loop {
+            let count = |q: u8| self.entries.values().filter(|e| e.queue == q).count();
+            let (small, main) = (count(SMALL), count(MAIN));
+            if small > 0 && (main == 0 || small * 10 >= small + main) {
+                let t = self.pop_live(SMALL)?;
+                let e = self.entries.get_mut(&t).unwrap();
+                if e.freq > 0 {
+                    e.freq = 0;
+                    e.queue = MAIN;
+                    let generation = e.first;
+                    self.main.push_back((t, generation));
+                    continue;
+                }
+                while self.ghost.len() >= main.max(1) {
+                    self.ghost.pop_front();
+                }
+                self.ghost.push_back(t);
+                return Some(t);
+            }
+            let t = self.pop_live(MAIN)?;
+            let e = self.entries.get_mut(&t).unwrap();
+            if e.freq == 0 {
+                return Some(t);
+            }
+            e.freq -= 1;
+            let generation = e.first;
+            self.main.push_back((t, generation));
+        }
     }
 
     fn reclaim(&mut self) -> Vec<(u8, u32)> {
@@ -205,12 +288,22 @@ impl Model {
     }
 
     /// Checks that the policy may evict `k` now (all but `except` are candidates).
-    fn check_victim(&self, k: u8, except: Option<u8>) -> Result<(), String> {
+    fn check_victim(&mut self, k: u8, except: Option<u8>) -> Result<(), String> {
+        if self.kind == Kind::S3Fifo {
+            if let Some(e) = except.and_then(|x| self.entries.get_mut(&x)) {
+                e.queue = OUT;
+            }
+            let want = self.s3fifo_victim();
+            return (want == Some(k))
+                .then_some(())
+                .ok_or(format!("evicted {k}, S3-FIFO's victim is {want:?}"));
+        }
         let cands = || self.entries.iter().filter(|(kk, _)| Some(**kk) != except);
         let Some(e) = self.entries.get(&k).filter(|_| Some(k) != except) else {
             return Err(format!("evicted {k}, which is not a candidate"));
         };
         match self.kind {
+            Kind::S3Fifo => unreachable!("checked above"),
             Kind::Lru => {
                 let (&want, _) = cands().min_by_key(|(_, e)| e.seq).unwrap();
                 (want == k)
@@ -289,6 +382,7 @@ pub fn run(kind: Kind, capacity: u64, ops: &[Op]) {
         Kind::Lru => run_order::<LruOrder>(kind, capacity, ops),
         Kind::Lfu => run_order::<LfuOrder>(kind, capacity, ops),
         Kind::Ttl => run_order::<TtlOrder>(kind, capacity, ops),
+        Kind::S3Fifo => run_order::<S3FifoOrder>(kind, capacity, ops),
     }
 }
 
@@ -296,7 +390,10 @@ pub fn run(kind: Kind, capacity: u64, ops: &[Op]) {
 /// drives it.
 fn run_order<O: Order<u8, u32> + Default>(kind: Kind, capacity: u64, ops: &[Op]) {
     let clock = ManualClock::new();
+    // A fixed seed: the S3-FIFO model stands keys for the ghost's 32-bit fingerprints,
+    // which this seed keeps distinct over the key space (a run is then deterministic).
     let policy = Core::<u8, u32, O>::builder(capacity)
+        .hasher(ahash::RandomState::with_seeds(1, 2, 3, 4))
         .weigher(weigh as fn(&u8, &u32) -> u64)
         .clock(clock.clone())
         .build()
@@ -328,6 +425,9 @@ fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity:
                         e.value = e.value.wrapping_add(delta);
                     }
                     got
+                } else if kind == Kind::S3Fifo && k % 2 == 1 {
+                    // Both look-ups record the access; the shared one through `&self`.
+                    p.get_shared(&k).copied()
                 } else {
                     p.get(&k).copied()
                 };
@@ -438,6 +538,7 @@ fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity:
                             seq: 0,
                             freq: 1,
                             first: 0,
+                            queue: OUT,
                         },
                     );
                     m.place(key, deadline);
@@ -570,6 +671,9 @@ fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity:
                 p.clear();
                 m.entries.clear();
                 m.accesses = 0;
+                m.small.clear();
+                m.main.clear();
+                m.ghost.clear();
             }
         }
         assert_eq!(p.len(), m.entries.len(), "{}", ctx("len".into()));

@@ -1,0 +1,13 @@
+//! Drives `S3Fifo` with a manual clock against the reference model of
+//! `policies/tests/model`: same answers, same evictions, `validate()` after every step.
+#![no_main]
+
+#[path = "../../policies/tests/model/mod.rs"]
+mod model;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let (capacity, ops) = model::decode(data);
+    model::run(model::Kind::S3Fifo, capacity, &ops);
+});

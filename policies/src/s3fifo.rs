@@ -1,0 +1,236 @@
+//! [`S3FifoOrder`]: S3-FIFO (Yang et al., SOSP 2023), three FIFO queues, and hits that
+//! need no exclusive access.
+//!
+//! - **Small** (about 10% of the entries) takes every newcomer. At its front, an entry
+//!   read since it came in moves to main; one never read is evicted, and its
+//!   fingerprint goes to the ghost.
+//! - **Main** takes entries promoted from small, and newcomers whose fingerprint the
+//!   ghost remembers (they were evicted from small recently: a second chance). At its
+//!   front, an entry with a non-zero counter goes back to the end with its counter
+//!   decremented (CLOCK); one at zero is evicted.
+//! - **Ghost** ([`Ghost`]): fingerprints of the entries evicted from small, as many as
+//!   main holds entries.
+//!
+//! A hit only bumps the entry's 2-bit counter (saturating at 3). The counter is an
+//! `AtomicU8` written with relaxed loads and stores, so a hit needs only `&self`:
+//! [`Policy::get_shared_hashed`](crate::Policy::get_shared_hashed) serves it, and the
+//! sharded layer serves hits under a shared (read) lock. Two racing hits may count as
+//! one; that only makes an entry look one access colder, never breaks an invariant.
+//! A counter already at 3 is not written again, so hot entries stay in every core's
+//! cache in the shared state.
+//!
+//! Queue shares are counted in entries, not weight (as in the paper): small is drained
+//! while it holds at least a tenth of the entries.
+//!
+//! Cost: a hit is O(1) and writes at most one byte. An eviction is amortized O(1): each
+//! pass over a main entry spends one of the at most 3 credits its hits gave it, and an
+//! entry moves from small to main at most once per insertion.
+//!
+//! # Invariants (checked by `validate`)
+//!
+//! - every entry is in exactly one of the two lists, the one its node names;
+//! - every counter is at most 3;
+//! - the ghost's own invariants.
+
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+
+use crate::core::{Entry, Order, Slots};
+use crate::ghost::Ghost;
+use crate::list::{Links, List, linked_by_field};
+
+/// A counter saturates here (2 bits).
+const MAX_FREQ: u8 = 3;
+/// Small is drained while it holds at least `1 / SMALL_SHARE_INVERSE` of the entries.
+const SMALL_SHARE_INVERSE: usize = 10;
+
+const SMALL: u8 = 0;
+const MAIN: u8 = 1;
+
+/// S3-FIFO's per-entry state: the links of its queue, the key's fingerprint (for the
+/// ghost), the access counter and the queue it is in.
+#[derive(Debug, Default)]
+pub struct S3FifoNode {
+    links: Links,
+    fp: u32,
+    freq: AtomicU8,
+    queue: u8,
+}
+
+impl Clone for S3FifoNode {
+    fn clone(&self) -> Self {
+        S3FifoNode {
+            links: self.links,
+            fp: self.fp,
+            freq: AtomicU8::new(self.freq.load(Relaxed)),
+            queue: self.queue,
+        }
+    }
+}
+
+linked_by_field!(S3FifoNode, links);
+
+impl S3FifoNode {
+    /// The access counter (0 to 3).
+    pub fn freq(&self) -> u8 {
+        self.freq.load(Relaxed)
+    }
+
+    /// Whether the entry is in the main queue (else in small).
+    pub fn in_main(&self) -> bool {
+        self.queue == MAIN
+    }
+
+    /// Records one access; needs only `&self`. A racing access may be lost.
+    #[inline]
+    fn touch(&self) {
+        let f = self.freq.load(Relaxed);
+        if f < MAX_FREQ {
+            self.freq.store(f + 1, Relaxed);
+        }
+    }
+}
+
+/// The ghost's fingerprint of a table hash: 32 bits of a strong mix of all 64 (the
+/// sharded layer fixes some hash bits per shard; the mix spreads the rest).
+#[inline]
+fn fingerprint(hash: u64) -> u32 {
+    let mut z = hash;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) >> 32) as u32
+}
+
+/// The S3-FIFO eviction order. See [`S3Fifo`](crate::S3Fifo) and the module docs above.
+///
+/// ```
+/// use polycache_policies::{Policy, S3Fifo};
+/// let mut cache = S3Fifo::<u32, u32>::new(10).unwrap();
+/// for k in 0..10 {
+///     cache.insert(k, k).unwrap();
+/// }
+/// cache.get(&0); // read once: 0 moves to main instead of being evicted
+/// let out = cache.insert(10, 10).unwrap();
+/// assert_eq!(out[0].key, 1); // the oldest newcomer never read since
+/// assert_eq!(cache.get_shared(&0), Some(&0)); // a hit through &self
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct S3FifoOrder {
+    small: List,
+    main: List,
+    ghost: Ghost,
+}
+
+impl S3FifoOrder {
+    fn list(&mut self, queue: u8) -> &mut List {
+        if queue == MAIN {
+            &mut self.main
+        } else {
+            &mut self.small
+        }
+    }
+}
+
+impl<K, V> Order<K, V> for S3FifoOrder {
+    type Node = S3FifoNode;
+
+    const SHARED_ACCESS: bool = true;
+
+    #[inline]
+    fn on_insert(&mut self, slots: &mut Slots<'_, K, V, S3FifoNode>, i: u32, hash: u64) {
+        let fp = fingerprint(hash);
+        let queue = if self.ghost.contains(fp) { MAIN } else { SMALL };
+        let node = slots.node_mut(i);
+        node.fp = fp;
+        node.queue = queue;
+        *node.freq.get_mut() = 0;
+        self.list(queue).push_back(slots.entries, i);
+    }
+
+    #[inline]
+    fn on_access(&mut self, slots: &mut Slots<'_, K, V, S3FifoNode>, i: u32, _: u64) {
+        slots.node(i).touch();
+    }
+
+    #[inline]
+    fn on_shared_access(&self, node: &S3FifoNode) {
+        node.touch();
+    }
+
+    #[inline]
+    fn on_remove(&mut self, slots: &mut Slots<'_, K, V, S3FifoNode>, i: u32) {
+        let queue = slots.node(i).queue;
+        self.list(queue).remove(slots.entries, i);
+    }
+
+    #[inline]
+    fn on_relocate(&mut self, slots: &mut Slots<'_, K, V, S3FifoNode>, from: u32, to: u32) {
+        let queue = slots.node(to).queue;
+        self.list(queue).relocate(slots.entries, from, to);
+    }
+
+    fn victim(&mut self, slots: &mut Slots<'_, K, V, S3FifoNode>) -> Option<u32> {
+        loop {
+            let total = self.small.len() + self.main.len();
+            let drain_small = !self.small.is_empty()
+                && (self.main.is_empty() || self.small.len() * SMALL_SHARE_INVERSE >= total);
+            if drain_small {
+                let t = self.small.front()?;
+                let node = slots.node_mut(t);
+                if *node.freq.get_mut() > 0 {
+                    // Read while in small: promote, with its credit spent.
+                    *node.freq.get_mut() = 0;
+                    node.queue = MAIN;
+                    self.small.remove(slots.entries, t);
+                    self.main.push_back(slots.entries, t);
+                    continue;
+                }
+                let fp = node.fp;
+                self.ghost.set_bound(self.main.len());
+                self.ghost.insert(fp);
+                return Some(t);
+            }
+            let t = self.main.front()?;
+            let freq = slots.node_mut(t).freq.get_mut();
+            if *freq == 0 {
+                return Some(t);
+            }
+            *freq -= 1;
+            self.main.move_to_back(slots.entries, t);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.small.clear();
+        self.main.clear();
+        self.ghost.clear();
+    }
+
+    fn validate(&self, entries: &[Entry<K, V, S3FifoNode>]) -> Result<(), String> {
+        let in_queue = |queue: u8| {
+            move |i: u32| {
+                let node = &entries[i as usize].node;
+                if node.queue != queue {
+                    return Err(format!(
+                        "entry {i} is in queue {queue}, its node says {}",
+                        node.queue
+                    ));
+                }
+                if node.freq() > MAX_FREQ {
+                    return Err(format!("entry {i} has counter {}", node.freq()));
+                }
+                Ok(())
+            }
+        };
+        self.small.validate(entries, in_queue(SMALL))?;
+        self.main.validate(entries, in_queue(MAIN))?;
+        if self.small.len() + self.main.len() != entries.len() {
+            return Err(format!(
+                "s3fifo queues hold {} + {} of {} entries",
+                self.small.len(),
+                self.main.len(),
+                entries.len()
+            ));
+        }
+        self.ghost.validate()
+    }
+}
