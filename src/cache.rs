@@ -370,7 +370,8 @@ where
     {
         let map = &self.inner.map;
         let hash = map.selector().hash(&key);
-        let mut first = true;
+        // Only the first look-up counts (a hit or a miss), and only if the map counts.
+        let mut first = map.counts_hits();
         loop {
             let step = map.with_shard(hash, |s| {
                 if let Some(v) = s.policy.get_hashed(hash, &key) {

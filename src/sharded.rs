@@ -114,12 +114,15 @@ pub fn shard_capacity(capacity: u64, shards: usize, i: usize) -> u64 {
 struct Padded<T>(T);
 
 /// One padded shard: its lock, and the counts of the look-ups made under the shared
-/// lock (which cannot write the counters inside it).
+/// lock (which cannot write the counters inside it). The counters come first, next to
+/// the lock word, so that a shared `get` writes one cache line, the one its lock
+/// acquisition already owns.
 #[derive(Debug)]
+#[repr(C)]
 struct Slot<P, X> {
-    lock: RwLock<Shard<P, X>>,
     shared_hits: AtomicU64,
     shared_misses: AtomicU64,
+    lock: RwLock<Shard<P, X>>,
 }
 
 /// One shard: a policy, its counters, and per-shard state `X` of the layer above (the
@@ -154,6 +157,7 @@ pub struct Sharded<K, V, P, X = ()> {
     shards: Box<[Padded<Slot<P, X>>]>,
     selector: ShardSelector,
     capacity: u64,
+    count_hits: bool,
     _kv: PhantomData<fn(K, V)>,
 }
 
@@ -212,8 +216,37 @@ where
             shards: shards.into_boxed_slice(),
             selector,
             capacity,
+            count_hits: true,
             _kv: PhantomData,
         })
+    }
+
+    /// Whether look-ups count hits and misses in [`Sharded::stats`] (`true` unless
+    /// turned off). With a policy whose hits take the lock shared
+    /// ([`Policy::SHARED_GET`]), each count is an atomic increment: on this machine
+    /// about 15% of a warm hit's cost (`benches/compare`, workload (b)). Turn it off
+    /// when nobody reads the hit and miss counts; the other counters stay.
+    ///
+    /// ```
+    /// # use polycache::{S3Fifo, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(1, 1).unwrap();
+    /// let s: Sharded<u8, u8, S3Fifo<u8, u8>> =
+    ///     Sharded::new(4, sel, |c, h| S3Fifo::builder(c).hasher(h).build()).unwrap();
+    /// let s = s.count_hits(false);
+    /// s.insert(1, 1, None).unwrap();
+    /// assert_eq!(s.get_with(&1, |v| *v), Some(1));
+    /// assert_eq!((s.stats().hits, s.stats().inserts), (0, 1));
+    /// ```
+    #[must_use]
+    pub fn count_hits(mut self, on: bool) -> Self {
+        self.count_hits = on;
+        self
+    }
+
+    /// Whether look-ups count hits and misses (see [`Sharded::count_hits`]).
+    #[inline]
+    pub(crate) fn counts_hits(&self) -> bool {
+        self.count_hits
     }
 
     /// The selector (hasher and routing).
@@ -331,26 +364,25 @@ where
         if P::SHARED_GET {
             let slot = &self.shards[i].0;
             let guard = slot.lock.read();
-            return match guard.policy.get_shared_hashed(hash, key) {
-                Some(v) => {
-                    slot.shared_hits.fetch_add(1, Relaxed);
-                    Some(f(v))
-                }
-                None => {
-                    slot.shared_misses.fetch_add(1, Relaxed);
-                    None
-                }
-            };
+            let found = guard.policy.get_shared_hashed(hash, key);
+            if self.count_hits {
+                let counter = match found {
+                    Some(_) => &slot.shared_hits,
+                    None => &slot.shared_misses,
+                };
+                counter.fetch_add(1, Relaxed);
+            }
+            return found.map(f);
         }
-        self.with_shard_at(i, |s| match s.policy.get_hashed(hash, key) {
-            Some(v) => {
-                s.stats.hits += 1;
-                Some(f(v))
+        self.with_shard_at(i, |s| {
+            let found = s.policy.get_hashed(hash, key);
+            if self.count_hits {
+                match found {
+                    Some(_) => s.stats.hits += 1,
+                    None => s.stats.misses += 1,
+                }
             }
-            None => {
-                s.stats.misses += 1;
-                None
-            }
+            found.map(f)
         })
     }
 

@@ -16,7 +16,8 @@ use std::sync::Mutex as StdMutex;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
-use polycache::{Cache, EvictionCause};
+use polycache::policies::S3FifoOrder;
+use polycache::{Cache, EvictionCause, S3Fifo};
 
 mod loom_support;
 
@@ -55,6 +56,37 @@ fn reader_sees_old_or_new() {
         );
         writer.join().unwrap();
         assert_eq!(cache.get(&1), Some(20));
+    });
+}
+
+/// S3Fifo serves hits under the shard lock taken shared: two readers at once, racing a
+/// writer that replaces the key and then pushes it out. Each reader sees the old value,
+/// the new one or (once pushed out) nothing; the shared look-ups count every hit and
+/// miss exactly; the shard is intact afterwards.
+#[test]
+fn shared_readers_race_a_writer() {
+    model(|| {
+        let cache: Cache<u32, u32, S3Fifo<u32, u32>> = Cache::builder(1)
+            .order(S3FifoOrder::default())
+            .seed(7)
+            .build()
+            .unwrap();
+        cache.insert(1, 10).unwrap();
+        let reader = |cache: Cache<u32, u32, S3Fifo<u32, u32>>| {
+            thread::spawn(move || {
+                let seen = cache.get(&1);
+                assert!(matches!(seen, Some(10 | 20) | None), "saw {seen:?}");
+                u64::from(seen.is_some())
+            })
+        };
+        let (a, b) = (reader(cache.clone()), reader(cache.clone()));
+        cache.insert(1, 20).unwrap();
+        cache.insert(2, 30).unwrap(); // capacity 1: pushes key 1 out
+        let hits = a.join().unwrap() + b.join().unwrap();
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses), (hits, 2 - hits));
+        assert_eq!(cache.get(&2), Some(30));
+        cache.validate().unwrap();
     });
 }
 

@@ -1,5 +1,7 @@
 //! Stress with real threads, bounded in time: mixed operations from several threads on
 //! two caches, then `validate()` on every shard, the capacity bound, and no lost write.
+//! Run for `Lru` (hits take the shard lock exclusively) and `S3Fifo` (hits take it
+//! shared).
 //!
 //! - `churn`: small capacity, all threads on the same keys, constant eviction; a
 //!   watcher thread checks the capacity bound while it runs.
@@ -13,20 +15,43 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use polycache::Cache;
+use polycache::policies::S3FifoOrder;
+use polycache::{Cache, Lru, Policy, S3Fifo};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 const THREADS: u64 = 4;
-const RUN_FOR: Duration = Duration::from_millis(1500);
+const RUN_FOR: Duration = Duration::from_millis(1000);
 const OWNED_KEYS: u64 = 2000;
 
 #[test]
-fn mixed_operations_from_several_threads() {
+fn mixed_operations_from_several_threads_lru() {
     let churn = Cache::<u64, u64>::builder(4096).shards(4).build().unwrap();
     let owned = Cache::<u64, u64>::builder(1 << 16)
         .shards(8)
         .build()
         .unwrap();
+    stress::<Lru<u64, u64>>(churn, owned);
+}
+
+#[test]
+fn mixed_operations_from_several_threads_s3fifo() {
+    let churn = Cache::<u64, u64>::builder(4096)
+        .order(S3FifoOrder::default())
+        .shards(4)
+        .build()
+        .unwrap();
+    let owned = Cache::<u64, u64>::builder(1 << 16)
+        .order(S3FifoOrder::default())
+        .shards(8)
+        .build()
+        .unwrap();
+    stress::<S3Fifo<u64, u64>>(churn, owned);
+}
+
+fn stress<P: Policy<u64, u64> + Send + Sync + 'static>(
+    churn: Cache<u64, u64, P>,
+    owned: Cache<u64, u64, P>,
+) {
     let stop = Arc::new(AtomicBool::new(false));
     let start = Arc::new(Barrier::new(THREADS as usize + 1));
     let watcher = {

@@ -76,7 +76,7 @@ pub use crate::list::Links;
 pub use crate::lru::LruOrder;
 pub use crate::policy::{Evicted, EvictionCause, Evictions, Policy};
 pub use crate::prefix::{GroupRule, PrefixNode, PrefixOrder, default_group_len, group_of};
-pub use crate::s3fifo::{S3FifoNode, S3FifoOrder};
+pub use crate::s3fifo::{DEFAULT_SMALL_PERCENT, S3FifoNode, S3FifoOrder};
 pub use crate::sized::{SizedNode, SizedOrder};
 pub use crate::sketch::{FrequencySketch, SAMPLES_PER_ENTRY};
 pub use crate::tinylfu::{TRANSFER_LIMIT, TinyLfuNode, TinyLfuOrder};

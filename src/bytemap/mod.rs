@@ -230,6 +230,7 @@ pub struct ByteMapBuilder<O = LruOrder, C = SystemClock> {
     shards: Option<usize>,
     seed: Option<u64>,
     listener: Option<Listener>,
+    count_hits: bool,
 }
 
 impl ByteMap {
@@ -248,6 +249,7 @@ impl ByteMap {
             shards: None,
             seed: None,
             listener: None,
+            count_hits: true,
         }
     }
 }
@@ -262,6 +264,7 @@ impl<O: BytePolicy, C: Clock> ByteMapBuilder<O, C> {
             shards: self.shards,
             seed: self.seed,
             listener: self.listener,
+            count_hits: self.count_hits,
         }
     }
 
@@ -275,6 +278,7 @@ impl<O: BytePolicy, C: Clock> ByteMapBuilder<O, C> {
             shards: self.shards,
             seed: self.seed,
             listener: self.listener,
+            count_hits: self.count_hits,
         }
     }
 
@@ -283,6 +287,14 @@ impl<O: BytePolicy, C: Clock> ByteMapBuilder<O, C> {
     /// [`shard_count_for`](crate::sharded::shard_count_for), in units of 128 bytes).
     pub fn shards(mut self, shards: usize) -> Self {
         self.shards = Some(shards);
+        self
+    }
+
+    /// Whether reads count hits and misses in the statistics (default `true`). With a
+    /// policy whose hits share the shard lock (`S3FifoOrder`), each count is an atomic
+    /// increment; turn it off when nobody reads `hits` and `misses`.
+    pub fn count_hits(mut self, on: bool) -> Self {
+        self.count_hits = on;
         self
     }
 
@@ -343,7 +355,8 @@ impl<O: BytePolicy, C: Clock> ByteMapBuilder<O, C> {
                 .hasher(hasher)
                 .clock(clock.clone())
                 .build()
-        })?;
+        })?
+        .count_hits(self.count_hits);
         let max_entry = (self.budget / shards as u64).min(u64::from(u32::MAX));
         Ok(ByteMap {
             inner: Arc::new(Inner {

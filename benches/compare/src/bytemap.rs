@@ -8,7 +8,7 @@ use bytes::Bytes;
 use polycache::bytemap::{ByteMap, BytePolicy, ENTRY_OVERHEAD};
 use polycache::policies::S3FifoOrder;
 
-use crate::{median, mix, parallel, print_table, zipf_trace};
+use crate::{median, mix, parallel, print_table, runs, zipf_trace};
 
 const ENTRIES: u64 = 100_000;
 const VALUE: usize = 100;
@@ -72,14 +72,15 @@ impl ByteBench for Moka {
     }
 }
 
-const NAMES: [&str; 4] = [
+const NAMES: [&str; 5] = [
     "polycache ByteMap (Lru)",
     "polycache ByteMap (S3Fifo)",
+    "polycache ByteMap (S3Fifo, no hit counts)",
     "quick_cache",
     "moka",
 ];
 /// quick_cache's row in [`NAMES`]: the ratios are to it.
-const QUICK_ROW: usize = 2;
+const QUICK_ROW: usize = 3;
 
 fn make(i: usize) -> Box<dyn ByteBench + Send> {
     match i {
@@ -90,7 +91,14 @@ fn make(i: usize) -> Box<dyn ByteBench + Send> {
                 .build()
                 .unwrap(),
         )),
-        2 => Box::new(Quick(quick_cache::sync::Cache::with_weighter(
+        2 => Box::new(Poly(
+            ByteMap::builder(BUDGET)
+                .policy(S3FifoOrder::default())
+                .count_hits(false)
+                .build()
+                .unwrap(),
+        )),
+        3 => Box::new(Quick(quick_cache::sync::Cache::with_weighter(
             ENTRIES as usize,
             BUDGET,
             ByteWeighter,
@@ -179,7 +187,7 @@ fn writes(c: &dyn ByteBench, traces: &[Vec<Key>]) -> f64 {
 
 pub(crate) fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let runs = if quick { 3 } else { 5 };
+    let runs = runs(quick);
     let per_thread = if quick { 1_000_000 } else { 3_000_000 };
     let big: Vec<Vec<Key>> = (0..2)
         .map(|t| keys(&zipf_trace(KEYS, per_thread, 21 + t)))
@@ -199,23 +207,28 @@ pub(crate) fn main() {
         ("(e) 2 thr", 'e', 2),
     ];
     let mut results = vec![vec![(0.0, 0.0); columns.len()]; NAMES.len()];
-    for (c, &(_, which, threads)) in columns.iter().enumerate() {
-        for (i, row) in results.iter_mut().enumerate() {
-            let mut mops = Vec::new();
-            let mut hit = 0.0;
-            for _ in 0..runs {
+    // Interleaved runs, as in the typed section.
+    let mut samples = vec![vec![Vec::new(); columns.len()]; NAMES.len()];
+    for _ in 0..runs {
+        for (c, &(_, which, threads)) in columns.iter().enumerate() {
+            for (i, row) in results.iter_mut().enumerate() {
                 let cache = make(i);
-                match which {
+                let m = match which {
                     'c' => {
                         let (m, h) = mixed(&*cache, &big[..threads]);
-                        mops.push(m);
-                        hit = h;
+                        row[c].1 = h;
+                        m
                     }
-                    'd' => mops.push(reads(&*cache, &warm[..threads])),
-                    _ => mops.push(writes(&*cache, &big[..threads])),
-                }
+                    'd' => reads(&*cache, &warm[..threads]),
+                    _ => writes(&*cache, &big[..threads]),
+                };
+                samples[i][c].push(m);
             }
-            row[c] = (median(mops), hit);
+        }
+    }
+    for (row, samples) in results.iter_mut().zip(samples) {
+        for (cell, s) in row.iter_mut().zip(samples) {
+            cell.0 = median(s);
         }
     }
     let heads: Vec<&str> = columns.iter().map(|c| c.0).collect();

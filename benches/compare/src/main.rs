@@ -11,8 +11,10 @@
 //!
 //! Each thread replays its own pre-generated trace (so the generator costs nothing in
 //! the timed loop); a first pass warms the cache, the second is timed. Each cell is the
-//! median of 5 runs (3 with `--quick`), in millions of operations per second, with the
-//! ratio to quick_cache.
+//! median of 5 runs (3 with `--quick`, N with `--runs N`), in millions of operations
+//! per second, with the ratio to quick_cache. Runs are interleaved: round after round,
+//! every cache runs every workload once, so that the noise of a shared machine is
+//! spread over all of them.
 //!
 //! ByteMap section (`--bytemap` runs it alone): `ByteMap` (Lru, S3Fifo) against quick_cache and
 //! moka holding `Bytes -> Bytes` with the same byte weigher (`key + value + 64`), a
@@ -92,17 +94,18 @@ impl Bench for MutexLru {
     }
 }
 
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 8] = [
     "polycache Lru",
     "polycache Lfu",
     "polycache TinyLfu",
     "polycache S3Fifo",
+    "polycache S3Fifo, no hit counts",
     "quick_cache",
     "moka",
     "Mutex<lru>",
 ];
 /// quick_cache's row in [`NAMES`]: the ratios are to it.
-const QUICK_ROW: usize = 4;
+const QUICK_ROW: usize = 5;
 
 fn make(i: usize) -> Box<dyn FnOnce() -> Outcome> {
     // Boxed only at construction; the timed loops are monomorphized per cache.
@@ -136,8 +139,18 @@ fn make(i: usize) -> Box<dyn FnOnce() -> Outcome> {
                     .unwrap(),
             ))
         }),
-        4 => Box::new(|| Outcome::of(Quick(quick_cache::sync::Cache::new(CAPACITY as usize)))),
-        5 => Box::new(|| Outcome::of(Moka(moka::sync::Cache::new(CAPACITY)))),
+        4 => Box::new(|| {
+            // quick_cache and moka count no hits by default; neither does this row.
+            Outcome::of(Poly::<S3Fifo<u64, u64>>(
+                Cache::builder(CAPACITY)
+                    .order(S3FifoOrder::default())
+                    .count_hits(false)
+                    .build()
+                    .unwrap(),
+            ))
+        }),
+        5 => Box::new(|| Outcome::of(Quick(quick_cache::sync::Cache::new(CAPACITY as usize)))),
+        6 => Box::new(|| Outcome::of(Moka(moka::sync::Cache::new(CAPACITY)))),
         _ => Box::new(|| {
             Outcome::of(MutexLru(parking_lot::Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(CAPACITY as usize).unwrap(),
@@ -296,6 +309,15 @@ fn print_table(
     }
 }
 
+/// Runs per cell: `--runs N`, else 3 with `--quick`, else 5.
+fn runs(quick: bool) -> usize {
+    let flag = std::env::args()
+        .skip_while(|a| a != "--runs")
+        .nth(1)
+        .and_then(|n| n.parse::<usize>().ok());
+    flag.unwrap_or(if quick { 3 } else { 5 }).max(1)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -307,7 +329,7 @@ fn main() {
         return;
     }
     let quick = std::env::args().any(|a| a == "--quick");
-    let runs = if quick { 3 } else { 5 };
+    let runs = runs(quick);
     let per_thread = if quick { 2_000_000 } else { 5_000_000 };
     let traces_a: Vec<Vec<u64>> = (0..2)
         .map(|t| zipf_trace(KEYS, per_thread, 1 + t))
@@ -327,35 +349,49 @@ fn main() {
     ];
     // results[cache][column] = (Mops/s, hit ratio)
     let mut results = vec![vec![(0.0, 0.0); columns.len()]; NAMES.len()];
-    // `--only N` runs cache N alone (for profiling); its ratios are then meaningless.
+    // For profiling: `--only N` runs cache N alone and `--column C` column C alone (the
+    // ratios are then meaningless), and neither runs the ByteMap section.
     let args: Vec<String> = std::env::args().collect();
-    let only: Option<usize> = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1)?.parse().ok());
-    for (c, &(_, which, threads)) in columns.iter().enumerate() {
-        for (i, row) in results.iter_mut().enumerate() {
-            if only.is_some_and(|o| o != i) {
+    let flag = |name: &str| -> Option<usize> {
+        let i = args.iter().position(|a| a == name)?;
+        args.get(i + 1)?.parse().ok()
+    };
+    let (only, only_column) = (flag("--only"), flag("--column"));
+    // Runs are interleaved (every cache once per round, round after round) so that a
+    // slow spell of a shared machine falls on all caches alike, not on one.
+    let mut samples = vec![vec![Vec::new(); columns.len()]; NAMES.len()];
+    for _ in 0..runs {
+        for (c, &(_, which, threads)) in columns.iter().enumerate() {
+            if only_column.is_some_and(|o| o != c) {
                 continue;
             }
-            let mut mops = Vec::new();
-            let mut hit = 0.0;
-            for _ in 0..runs {
+            for (i, row) in results.iter_mut().enumerate() {
+                if only.is_some_and(|o| o != i) {
+                    continue;
+                }
                 let cache = make(i)();
                 if which == 'a' {
                     let (m, h) = (cache.run_a)(&traces_a[..threads]);
-                    mops.push(m);
-                    hit = h;
+                    samples[i][c].push(m);
+                    row[c].1 = h;
                 } else {
-                    mops.push((cache.run_b)(&traces_b[..threads]));
-                    hit = 1.0;
+                    samples[i][c].push((cache.run_b)(&traces_b[..threads]));
+                    row[c].1 = 1.0;
                 }
             }
-            row[c] = (median(mops), hit);
+        }
+    }
+    for (row, samples) in results.iter_mut().zip(samples) {
+        for (cell, s) in row.iter_mut().zip(samples) {
+            if !s.is_empty() {
+                cell.0 = median(s);
+            }
         }
     }
     let heads: Vec<&str> = columns.iter().map(|c| c.0).collect();
     print_table(&NAMES, &heads, &results, QUICK_ROW, "(a) hit ratio 1 thr");
-    println!();
-    bytemap::main();
+    if only.is_none() && only_column.is_none() {
+        println!();
+        bytemap::main();
+    }
 }

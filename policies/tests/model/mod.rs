@@ -212,7 +212,11 @@ impl Model {
         e.first = s;
         if self.kind == Kind::S3Fifo {
             e.freq = 0;
-            e.queue = if self.ghost.contains(&k) { MAIN } else { SMALL };
+            let count = |q: u8| self.entries.values().filter(|e| e.queue == q).count();
+            let (small, main) = (count(SMALL), count(MAIN));
+            let to_main = self.ghost.contains(&k) || main < (small + main + 1) * 97 / 100;
+            let e = self.entries.get_mut(&k).unwrap();
+            e.queue = if to_main { MAIN } else { SMALL };
             let queue = if e.queue == MAIN {
                 &mut self.main
             } else {
@@ -247,7 +251,8 @@ impl Model {
         loop {
             let count = |q: u8| self.entries.values().filter(|e| e.queue == q).count();
             let (small, main) = (count(SMALL), count(MAIN));
-            if small > 0 && (main == 0 || small * 10 >= small + main) {
+            let target = (small + main) * 97 / 100;
+            if small > 0 && main <= target {
                 let t = self.pop_live(SMALL)?;
                 let e = self.entries.get_mut(&t).unwrap();
                 if e.freq > 0 {
@@ -257,7 +262,7 @@ impl Model {
                     self.main.push_back((t, generation));
                     continue;
                 }
-                while self.ghost.len() >= main.max(1) {
+                while self.ghost.len() >= target.max(1) {
                     self.ghost.pop_front();
                 }
                 self.ghost.push_back(t);
