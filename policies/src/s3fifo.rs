@@ -12,8 +12,8 @@
 //! - **A newcomer** goes to main if the ghost remembers its fingerprint (it was evicted
 //!   from small recently: a second chance), or while main is below its share (the cache
 //!   is filling, or entries were removed); else to small.
-//! - **Ghost** ([`Ghost`]): fingerprints of the entries evicted from small, as many as
-//!   main's share of the entries.
+//! - **Ghost** ([`Ghost`]): fingerprints of the entries evicted from small, about as
+//!   many as main's share of the entries, forgotten oldest first (per bucket of 4).
 //!
 //! The fill rule is what keeps a loop larger than the cache from missing every time
 //! (plain S3-FIFO sends every newcomer to small, where a loop's keys are evicted
@@ -101,16 +101,6 @@ impl S3FifoNode {
     }
 }
 
-/// The ghost's fingerprint of a table hash: 32 bits of a strong mix of all 64 (the
-/// sharded layer fixes some hash bits per shard; the mix spreads the rest).
-#[inline]
-fn fingerprint(hash: u64) -> u32 {
-    let mut z = hash;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    ((z ^ (z >> 31)) >> 32) as u32
-}
-
 /// The S3-FIFO eviction order. See [`S3Fifo`](crate::S3Fifo) and the module docs above.
 ///
 /// ```
@@ -165,6 +155,23 @@ impl S3FifoOrder {
         }
     }
 
+    /// The fingerprint the ghost keeps for a key whose table hash is `hash`: 32 bits of
+    /// a strong mix of all 64 (the sharded layer fixes some hash bits per shard; the mix
+    /// spreads the rest), never 0. Public so that a reference model can follow the
+    /// ghost.
+    ///
+    /// ```
+    /// use polycache_policies::S3FifoOrder;
+    /// assert_ne!(S3FifoOrder::fingerprint(0), 0);
+    /// ```
+    #[inline]
+    pub fn fingerprint(hash: u64) -> u32 {
+        let mut z = hash;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (((z ^ (z >> 31)) >> 32) as u32).max(1)
+    }
+
     /// Main's share of `total` entries.
     #[inline]
     fn main_target(&self, total: usize) -> usize {
@@ -187,7 +194,7 @@ impl<K, V> Order<K, V> for S3FifoOrder {
 
     #[inline]
     fn on_insert(&mut self, slots: &mut Slots<'_, K, V, S3FifoNode>, i: u32, hash: u64) {
-        let fp = fingerprint(hash);
+        let fp = S3FifoOrder::fingerprint(hash);
         let total = self.small.len() + self.main.len() + 1;
         let queue = if self.ghost.contains(fp) || self.main.len() < self.main_target(total) {
             MAIN

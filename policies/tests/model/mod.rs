@@ -33,6 +33,8 @@ const SMALL: u8 = 0;
 const MAIN: u8 = 1;
 /// Out of the order (a replaced entry while others make room for it).
 const OUT: u8 = 2;
+/// S3-FIFO: fingerprints per ghost bucket.
+const GHOST_WAYS: usize = 8;
 
 /// One step.
 #[derive(Clone, Debug)]
@@ -95,8 +97,11 @@ pub struct Model {
     /// entry's `first`, or whose entry is in the other queue, is stale and skipped.
     small: VecDeque<(u8, u64)>,
     main: VecDeque<(u8, u64)>,
-    /// S3-FIFO: keys evicted from small, oldest first (keys stand for fingerprints).
-    ghost: VecDeque<u8>,
+    /// S3-FIFO: the ghost's buckets of fingerprints, newest first, at most
+    /// `GHOST_WAYS` each.
+    ghost: Vec<Vec<u32>>,
+    /// S3-FIFO: the ghost fingerprint of every key (from the policy's hash).
+    fps: Vec<u32>,
 }
 
 fn level_for(elapsed: u64, when: u64) -> u32 {
@@ -117,7 +122,8 @@ impl Model {
             now: 0,
             small: VecDeque::new(),
             main: VecDeque::new(),
-            ghost: VecDeque::new(),
+            ghost: Vec::new(),
+            fps: Vec::new(),
         }
     }
 
@@ -214,7 +220,8 @@ impl Model {
             e.freq = 0;
             let count = |q: u8| self.entries.values().filter(|e| e.queue == q).count();
             let (small, main) = (count(SMALL), count(MAIN));
-            let to_main = self.ghost.contains(&k) || main < (small + main + 1) * 97 / 100;
+            let to_main = self.ghost_contains(self.fps[usize::from(k)])
+                || main < (small + main + 1) * 97 / 100;
             let e = self.entries.get_mut(&k).unwrap();
             e.queue = if to_main { MAIN } else { SMALL };
             let queue = if e.queue == MAIN {
@@ -245,6 +252,31 @@ impl Model {
         }
     }
 
+    /// S3-FIFO: whether the ghost remembers `fp`.
+    fn ghost_contains(&self, fp: u32) -> bool {
+        let n = self.ghost.len();
+        n > 0 && self.ghost[fp as usize % n].contains(&fp)
+    }
+
+    /// S3-FIFO: the ghost grows to `bound` rounded up to a power of two (buckets of
+    /// `GHOST_WAYS`), re-adding its fingerprints oldest first; it never shrinks.
+    fn ghost_grow(&mut self, bound: usize) {
+        let want = bound.max(GHOST_WAYS).next_power_of_two() / GHOST_WAYS;
+        if want <= self.ghost.len() {
+            return;
+        }
+        let old = std::mem::replace(&mut self.ghost, vec![Vec::new(); want]);
+        for age in (0..GHOST_WAYS).rev() {
+            for bucket in &old {
+                if let Some(&fp) = bucket.get(age) {
+                    let b = &mut self.ghost[fp as usize % want];
+                    b.insert(0, fp);
+                    b.truncate(GHOST_WAYS);
+                }
+            }
+        }
+    }
+
     /// S3-FIFO: runs the eviction procedure on the model's queues (promotions, counter
     /// decrements, ghost) and returns the victim.
     fn s3fifo_victim(&mut self) -> Option<u8> {
@@ -262,10 +294,14 @@ impl Model {
                     self.main.push_back((t, generation));
                     continue;
                 }
-                while self.ghost.len() >= target.max(1) {
-                    self.ghost.pop_front();
+                self.ghost_grow(target);
+                let fp = self.fps[usize::from(t)];
+                if !self.ghost.is_empty() {
+                    let n = self.ghost.len();
+                    let bucket = &mut self.ghost[fp as usize % n];
+                    bucket.insert(0, fp);
+                    bucket.truncate(GHOST_WAYS);
                 }
-                self.ghost.push_back(t);
                 return Some(t);
             }
             let t = self.pop_live(MAIN)?;
@@ -395,8 +431,7 @@ pub fn run(kind: Kind, capacity: u64, ops: &[Op]) {
 /// drives it.
 fn run_order<O: Order<u8, u32> + Default>(kind: Kind, capacity: u64, ops: &[Op]) {
     let clock = ManualClock::new();
-    // A fixed seed: the S3-FIFO model stands keys for the ghost's 32-bit fingerprints,
-    // which this seed keeps distinct over the key space (a run is then deterministic).
+    // A fixed seed, so that a failing run can be replayed.
     let policy = Core::<u8, u32, O>::builder(capacity)
         .hasher(ahash::RandomState::with_seeds(1, 2, 3, 4))
         .weigher(weigh as fn(&u8, &u32) -> u64)
@@ -408,6 +443,9 @@ fn run_order<O: Order<u8, u32> + Default>(kind: Kind, capacity: u64, ops: &[Op])
 
 fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity: u64, ops: &[Op]) {
     let mut m = Model::new(kind, capacity);
+    m.fps = (0..=255u8)
+        .map(|k| S3FifoOrder::fingerprint(p.hash(&k)))
+        .collect();
     for (step, op) in ops.iter().enumerate() {
         let ctx = |msg: String| format!("{kind:?} cap {capacity} step {step} {op:?}: {msg}");
         match *op {
@@ -678,7 +716,7 @@ fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity:
                 m.accesses = 0;
                 m.small.clear();
                 m.main.clear();
-                m.ghost.clear();
+                m.ghost.iter_mut().for_each(Vec::clear);
             }
         }
         assert_eq!(p.len(), m.entries.len(), "{}", ctx("len".into()));
