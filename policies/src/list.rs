@@ -208,6 +208,32 @@ impl List {
         }
     }
 
+    /// Moves the members before `at` (a member) to the back, in their order, so that
+    /// `at` is the front: the same list as `move_to_back` of each of them in turn, in
+    /// O(1) and touching 4 nodes, not 3 per member moved. A CLOCK hand that passes
+    /// several entries rotates once.
+    #[inline]
+    pub(crate) fn rotate_to<N: Linked>(&mut self, nodes: &mut [N], at: Idx) {
+        if at == self.head {
+            return;
+        }
+        let (old_head, old_tail) = (self.head, self.tail);
+        let last = nodes[at as usize].links().prev;
+        nodes[at as usize].links_mut().prev = NIL;
+        nodes[last as usize].links_mut().next = NIL;
+        nodes[old_tail as usize].links_mut().next = old_head;
+        nodes[old_head as usize].links_mut().prev = old_tail;
+        self.head = at;
+        self.tail = last;
+    }
+
+    /// The member after `i`, if any.
+    #[inline]
+    pub(crate) fn next<N: Linked>(&self, nodes: &[N], i: Idx) -> Option<Idx> {
+        let next = nodes[i as usize].links().next;
+        (next != NIL).then_some(next)
+    }
+
     /// The node at `from`, a member, now lives at `to` (the arena did `swap_remove(to)`):
     /// point its neighbours and this list's ends at `to`.
     #[inline]
@@ -307,6 +333,36 @@ mod tests {
 
     fn collect(l: &List, nodes: &[Links]) -> Vec<Idx> {
         l.iter(nodes).collect()
+    }
+
+    /// `rotate_to` is `move_to_back` of every member before the target, in turn.
+    #[test]
+    fn rotate_to_matches_moves_to_back() {
+        for len in 1..7u32 {
+            for at in 0..len {
+                let mut a = vec![Links::UNLINKED; len as usize];
+                let mut b = a.clone();
+                let (mut la, mut lb) = (List::new(), List::new());
+                for i in 0..len {
+                    la.push_back(&mut a, i);
+                    lb.push_back(&mut b, i);
+                }
+                la.rotate_to(&mut a, at);
+                for i in 0..at {
+                    lb.move_to_back(&mut b, i);
+                }
+                assert_eq!(collect(&la, &a), collect(&lb, &b), "len {len} at {at}");
+                assert_eq!(la.front(), Some(at));
+                la.validate(&a, |_| Ok(())).unwrap();
+                // After `at`: the next member, or else the first one moved to the back.
+                let want = if at + 1 < len {
+                    Some(at + 1)
+                } else {
+                    (at > 0).then_some(0)
+                };
+                assert_eq!(la.next(&a, at), want);
+            }
+        }
     }
 
     #[test]

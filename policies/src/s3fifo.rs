@@ -251,13 +251,25 @@ impl<K, V> Order<K, V> for S3FifoOrder {
                 self.ghost.insert(fp);
                 return Some(t);
             }
-            let t = self.main.front()?;
-            let freq = slots.node_mut(t).freq.get_mut();
-            if *freq == 0 {
-                return Some(t);
+            // CLOCK: the hand passes entries with credit left, spending one each, and
+            // stops at the first without; the passed ones go to the back in one
+            // rotation (as many moves to the back, without relinking each).
+            let mut t = self.main.front()?;
+            loop {
+                let freq = slots.node_mut(t).freq.get_mut();
+                if *freq == 0 {
+                    break;
+                }
+                *freq -= 1;
+                // Past the end, every entry has been passed once: the order is as it
+                // was, and the hand starts again from the front.
+                t = self
+                    .main
+                    .next(slots.entries, t)
+                    .unwrap_or_else(|| self.main.front().unwrap_or(t));
             }
-            *freq -= 1;
-            self.main.move_to_back(slots.entries, t);
+            self.main.rotate_to(slots.entries, t);
+            return Some(t);
         }
     }
 
