@@ -370,6 +370,10 @@ where
     {
         let map = &self.inner.map;
         let hash = map.selector().hash(&key);
+        // A hit of a policy whose hits share the lock needs no exclusive lock.
+        if let Some(v) = map.get_shared_hit(hash, &key, V::clone) {
+            return Ok(v);
+        }
         // Only the first look-up counts (a hit or a miss), and only if the map counts.
         let mut first = map.counts_hits();
         loop {

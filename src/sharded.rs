@@ -386,6 +386,33 @@ where
         })
     }
 
+    /// For a policy whose hits share the lock ([`Policy::SHARED_GET`]): looks `key` up
+    /// in its shard under the shared lock, recording and counting a hit; a miss is
+    /// neither recorded nor counted (the caller goes on to a path under the exclusive
+    /// lock that counts it). `None` at once for other policies.
+    #[inline]
+    pub(crate) fn get_shared_hit<Q, R>(
+        &self,
+        hash: u64,
+        key: &Q,
+        f: impl FnOnce(&V) -> R,
+    ) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        if !P::SHARED_GET {
+            return None;
+        }
+        let slot = &self.shards[self.selector.shard_of(hash)].0;
+        let guard = slot.lock.read();
+        let v = guard.policy.get_shared_hashed(hash, key)?;
+        if self.count_hits {
+            slot.shared_hits.fetch_add(1, Relaxed);
+        }
+        Some(f(v))
+    }
+
     /// Looks `key` up without recording the access, mapping the value with `f` under
     /// the shard lock (same rule as [`Sharded::get_with`]).
     ///

@@ -8,8 +8,8 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use polycache::policies::LfuOrder;
-use polycache::{BuildError, Cache, EvictionCause, InsertError, Lfu, ManualClock};
+use polycache::policies::{LfuOrder, S3FifoOrder};
+use polycache::{BuildError, Cache, EvictionCause, InsertError, Lfu, ManualClock, S3Fifo};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 type Log = Arc<Mutex<Vec<(u32, u32, EvictionCause)>>>;
@@ -227,6 +227,38 @@ fn lfu_through_the_builder() {
     cache.insert(3, 3).unwrap(); // 2 is the least frequent
     assert!(cache.contains_key(&1));
     assert!(!cache.contains_key(&2));
+}
+
+/// S3Fifo serves `get` and the hit of `get_or_insert_with` under the shared lock; the
+/// counts are the same as under the exclusive one, and `count_hits(false)` drops only
+/// the hit and miss counts.
+#[test]
+fn s3fifo_hits_share_the_lock_and_count_exactly() {
+    for count in [true, false] {
+        let cache: Cache<u32, u32, S3Fifo<u32, u32>> = Cache::builder(64)
+            .order(S3FifoOrder::default())
+            .count_hits(count)
+            .build()
+            .unwrap();
+        let mut loads = 0;
+        for round in 0..3 {
+            for k in 0..10 {
+                let v = cache.get_or_insert_with(k, || {
+                    loads += 1;
+                    k * 2
+                });
+                assert_eq!(v, k * 2);
+                assert_eq!(cache.get(&k), Some(k * 2), "round {round}");
+            }
+        }
+        assert_eq!(cache.get(&99), None);
+        assert_eq!(cache.peek(&3), Some(6));
+        assert_eq!(loads, 10);
+        let s = cache.stats();
+        let (hits, misses) = if count { (50, 11) } else { (0, 0) };
+        assert_eq!((s.hits, s.misses, s.inserts), (hits, misses, 10));
+        cache.validate().unwrap();
+    }
 }
 
 #[test]

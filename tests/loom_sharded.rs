@@ -90,6 +90,38 @@ fn shared_readers_race_a_writer() {
     });
 }
 
+/// With S3Fifo, `get_or_insert_with` first looks under the shared lock, then falls back
+/// to the exclusive path: two threads missing at once still load once, and every call
+/// counts exactly one hit or one miss.
+#[test]
+fn shared_first_get_or_insert_with_loads_once() {
+    model(|| {
+        let cache: Cache<u32, u32, S3Fifo<u32, u32>> = Cache::builder(4)
+            .order(S3FifoOrder::default())
+            .seed(7)
+            .build()
+            .unwrap();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let load = |cache: &Cache<u32, u32, S3Fifo<u32, u32>>, calls: &AtomicUsize| {
+            cache.get_or_insert_with(5, || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                50
+            })
+        };
+        let other = {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            thread::spawn(move || load(&cache, &calls))
+        };
+        assert_eq!(load(&cache, &calls), 50);
+        assert_eq!(other.join().unwrap(), 50);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let stats = cache.stats();
+        assert_eq!(stats.hits + stats.misses, 2);
+        assert!(stats.misses >= 1);
+        assert_eq!(cache.loads_in_flight(), 0);
+    });
+}
+
 /// Concurrent inserts into two one-entry shards never leave the cache over capacity,
 /// at any point another thread can observe.
 #[test]
