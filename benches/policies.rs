@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use polycache::{Lfu, Lru, Policy, Ttl};
+use polycache::{Lfu, Lru, Policy, S3Fifo, Ttl};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -145,6 +145,7 @@ fn policies(c: &mut Criterion) {
         |n| polycache::policies::TinyLfu::<u64, u64>::new(n).unwrap(),
         None,
     );
+    bench_policy(c, "S3Fifo", |n| S3Fifo::<u64, u64>::new(n).unwrap(), None);
     // Ttl with a deadline on every entry, so the timer wheel is on the measured path.
     bench_policy(
         c,

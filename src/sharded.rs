@@ -331,8 +331,9 @@ where
     }
 
     /// Looks `key` up, records the access (and a hit or a miss), and maps the value with
-    /// `f` under the shard lock. `f` must not call back into this `Sharded` (it would
-    /// wait for the lock it runs under).
+    /// `f` under the shard lock. `f` must not call back into this `Sharded`: under an
+    /// exclusive lock that deadlocks at once; under a shared one (`S3Fifo`) it deadlocks
+    /// whenever a writer is waiting, so a test may pass and production hang.
     ///
     /// ```
     /// # use polycache::{Lru, ShardSelector, Sharded};
@@ -362,17 +363,7 @@ where
         Q: Eq + ?Sized,
     {
         if P::SHARED_GET {
-            let slot = &self.shards[i].0;
-            let guard = slot.lock.read();
-            let found = guard.policy.get_shared_hashed(hash, key);
-            if self.count_hits {
-                let counter = match found {
-                    Some(_) => &slot.shared_hits,
-                    None => &slot.shared_misses,
-                };
-                counter.fetch_add(1, Relaxed);
-            }
-            return found.map(f);
+            return self.shared_lookup(i, hash, key, true, f);
         }
         self.with_shard_at(i, |s| {
             let found = s.policy.get_hashed(hash, key);
@@ -404,13 +395,36 @@ where
         if !P::SHARED_GET {
             return None;
         }
-        let slot = &self.shards[self.selector.shard_of(hash)].0;
+        self.shared_lookup(self.selector.shard_of(hash), hash, key, false, f)
+    }
+
+    /// A look-up in shard `i` under the shared lock through
+    /// [`Policy::get_shared_hashed`], counting a hit (and a miss if `count_miss`) in the
+    /// shard's atomics unless counting is off; `f` maps the value under the lock.
+    #[inline]
+    fn shared_lookup<Q, R>(
+        &self,
+        i: usize,
+        hash: u64,
+        key: &Q,
+        count_miss: bool,
+        f: impl FnOnce(&V) -> R,
+    ) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let slot = &self.shards[i].0;
         let guard = slot.lock.read();
-        let v = guard.policy.get_shared_hashed(hash, key)?;
+        let found = guard.policy.get_shared_hashed(hash, key);
         if self.count_hits {
-            slot.shared_hits.fetch_add(1, Relaxed);
+            match found {
+                Some(_) => slot.shared_hits.fetch_add(1, Relaxed),
+                None if count_miss => slot.shared_misses.fetch_add(1, Relaxed),
+                None => 0,
+            };
         }
-        Some(f(v))
+        found.map(f)
     }
 
     /// Looks `key` up without recording the access, mapping the value with `f` under
@@ -613,7 +627,7 @@ where
         V: Clone,
     {
         (i < self.shards.len()).then(|| {
-            self.with_shard_at(i, |s| {
+            self.read_shard_at(i, |s| {
                 s.policy
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))

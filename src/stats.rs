@@ -1,7 +1,10 @@
 //! Hit, miss, insert and eviction counts.
 //!
 //! Each shard keeps its own plain counters, updated under the shard lock that the
-//! operation already holds: no atomic, no cache line shared by every thread's `get`.
+//! operation already holds: no cache line shared by every thread's `get`. Hits and
+//! misses of a policy whose hits share the lock (`S3Fifo`) are per-shard atomics beside
+//! the lock instead (the shared lock cannot write the plain counters), and can be
+//! turned off ([`CacheBuilder::count_hits`](crate::CacheBuilder::count_hits)).
 //! [`Cache::stats`](crate::Cache::stats) sums them, visiting shards one at a time, so
 //! the sum is not one instant's snapshot while other threads write.
 

@@ -396,4 +396,7 @@ fn cache_is_send_sync_clone() {
     fn check<T: Send + Sync + Clone + 'static>() {}
     check::<Cache<String, Vec<u8>>>();
     check::<Cache<u64, u64, Lfu<u64, u64>>>();
+    check::<Cache<u64, u64, S3Fifo<u64, u64>>>();
+    check::<polycache::ByteMap>();
+    check::<polycache::ByteMap<S3FifoOrder>>();
 }

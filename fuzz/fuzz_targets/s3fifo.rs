@@ -9,5 +9,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let (capacity, ops) = model::decode(data);
-    model::run(model::Kind::S3Fifo, capacity, &ops);
+    // Small's share from the capacity byte: the default 3%, the paper's 10%, or half.
+    let percent = [3, 10, 50][capacity as usize % 3];
+    model::run(model::Kind::S3Fifo(percent), capacity, &ops);
 });

@@ -157,7 +157,10 @@ pub trait Order<K, V> {
     /// The per-entry state this order keeps inside each entry.
     type Node: Default;
 
-    /// Entry `i` was just added (its node is `Default`).
+    /// Entry `i` was just added: its node is `Default`, except when a replace made the
+    /// entry heavier than the room left, where the order was told
+    /// [`Order::on_remove`] and the node keeps what it held (links unlinked): the
+    /// order must set every field it reads.
     fn on_insert(&mut self, slots: &mut Slots<'_, K, V, Self::Node>, i: u32, hash: u64);
 
     /// Entry `i` was read (or written again) and is live.
@@ -171,7 +174,8 @@ pub trait Order<K, V> {
 
     /// A shared look-up read the entry whose node is `node`. Called only when
     /// [`Order::SHARED_ACCESS`] is `true`; it may run on many threads at once, each
-    /// holding `&self`, so it may change the node only through atomics.
+    /// holding `&self`, so it may change the node only through atomics. A shared
+    /// look-up that misses calls nothing: [`Order::on_miss`] is not told of it.
     #[inline]
     fn on_shared_access(&self, node: &Self::Node) {
         let _ = node;

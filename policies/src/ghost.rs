@@ -17,8 +17,8 @@
 //!
 //! # Size
 //!
-//! The slot count is the bound rounded up to a power of two (at least 4), so 4 to 8
-//! bytes per remembered fingerprint. When the bound outgrows it, the buckets double,
+//! The slot count is the bound rounded up to a power of two (at least 8, one bucket),
+//! so 4 to 8 bytes per remembered fingerprint. When the bound outgrows it, the buckets double,
 //! re-adding the fingerprints oldest first; they never shrink (a smaller bound keeps
 //! the slots it has).
 //!

@@ -63,9 +63,11 @@ proptest! {
         run(Kind::Ttl, capacity, &ops);
     }
 
+    /// Small's share at the default (3%), the paper's (10%) and half: with at most 24
+    /// keys, only the larger shares give small more than one entry.
     #[test]
-    fn s3fifo_matches_model((capacity, ops) in case()) {
-        run(Kind::S3Fifo, capacity, &ops);
+    fn s3fifo_matches_model((capacity, ops) in case(), percent in prop_oneof![Just(3u8), Just(10), Just(50)]) {
+        run(Kind::S3Fifo(percent), capacity, &ops);
     }
 }
 
@@ -126,7 +128,13 @@ fn decoded_byte_strings_run_against_the_model() {
             })
             .collect();
         let (capacity, ops) = model::decode(&data);
-        for kind in [Kind::Lru, Kind::Lfu, Kind::Ttl, Kind::S3Fifo] {
+        for kind in [
+            Kind::Lru,
+            Kind::Lfu,
+            Kind::Ttl,
+            Kind::S3Fifo(3),
+            Kind::S3Fifo(50),
+        ] {
             run(kind, capacity, &ops);
         }
     }

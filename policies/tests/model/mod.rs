@@ -25,7 +25,14 @@ pub enum Kind {
     Lru,
     Lfu,
     Ttl,
-    S3Fifo,
+    /// S3-FIFO with small's share in percent (`S3FifoOrder::with_small_percent`).
+    S3Fifo(u8),
+}
+
+impl Kind {
+    fn is_s3fifo(self) -> bool {
+        matches!(self, Kind::S3Fifo(_))
+    }
 }
 
 /// S3-FIFO queue of an entry in the model.
@@ -201,7 +208,7 @@ impl Model {
                 e.seq = s;
                 self.count_access();
             }
-            Kind::S3Fifo => {
+            Kind::S3Fifo(_) => {
                 let e = self.entries.get_mut(&k).unwrap();
                 e.freq = (e.freq + 1).min(3);
             }
@@ -216,12 +223,12 @@ impl Model {
         e.seq = s;
         e.freq = 1;
         e.first = s;
-        if self.kind == Kind::S3Fifo {
+        if self.kind.is_s3fifo() {
             e.freq = 0;
-            let count = |q: u8| self.entries.values().filter(|e| e.queue == q).count();
-            let (small, main) = (count(SMALL), count(MAIN));
+            let (small, main) = self.queue_counts();
+            // Main while it is below its share (counting the newcomer), or on a ghost hit.
             let to_main = self.ghost_contains(self.fps[usize::from(k)])
-                || main < (small + main + 1) * 97 / 100;
+                || main < self.main_share(small + main + 1);
             let e = self.entries.get_mut(&k).unwrap();
             e.queue = if to_main { MAIN } else { SMALL };
             let queue = if e.queue == MAIN {
@@ -252,6 +259,29 @@ impl Model {
         }
     }
 
+    /// S3-FIFO: how many entries small and main hold.
+    fn queue_counts(&self) -> (usize, usize) {
+        let count = |q: u8| self.entries.values().filter(|e| e.queue == q).count();
+        (count(SMALL), count(MAIN))
+    }
+
+    /// S3-FIFO: main's share of `total` entries, rounded down.
+    fn main_share(&self, total: usize) -> usize {
+        let Kind::S3Fifo(small_percent) = self.kind else {
+            unreachable!("S3-FIFO only")
+        };
+        total * (100 - usize::from(small_percent)) / 100
+    }
+
+    /// S3-FIFO: adds `fp` to the front of its ghost bucket, forgetting the bucket's
+    /// oldest beyond `GHOST_WAYS`.
+    fn ghost_push(ghost: &mut [Vec<u32>], fp: u32) {
+        let n = ghost.len();
+        let bucket = &mut ghost[fp as usize % n];
+        bucket.insert(0, fp);
+        bucket.truncate(GHOST_WAYS);
+    }
+
     /// S3-FIFO: whether the ghost remembers `fp`.
     fn ghost_contains(&self, fp: u32) -> bool {
         let n = self.ghost.len();
@@ -269,9 +299,7 @@ impl Model {
         for age in (0..GHOST_WAYS).rev() {
             for bucket in &old {
                 if let Some(&fp) = bucket.get(age) {
-                    let b = &mut self.ghost[fp as usize % want];
-                    b.insert(0, fp);
-                    b.truncate(GHOST_WAYS);
+                    Self::ghost_push(&mut self.ghost, fp);
                 }
             }
         }
@@ -281,9 +309,9 @@ impl Model {
     /// decrements, ghost) and returns the victim.
     fn s3fifo_victim(&mut self) -> Option<u8> {
         loop {
-            let count = |q: u8| self.entries.values().filter(|e| e.queue == q).count();
-            let (small, main) = (count(SMALL), count(MAIN));
-            let target = (small + main) * 97 / 100;
+            let (small, main) = self.queue_counts();
+            let target = self.main_share(small + main);
+            // Small's front, unless main is over its share (after a promotion).
             if small > 0 && main <= target {
                 let t = self.pop_live(SMALL)?;
                 let e = self.entries.get_mut(&t).unwrap();
@@ -295,12 +323,8 @@ impl Model {
                     continue;
                 }
                 self.ghost_grow(target);
-                let fp = self.fps[usize::from(t)];
                 if !self.ghost.is_empty() {
-                    let n = self.ghost.len();
-                    let bucket = &mut self.ghost[fp as usize % n];
-                    bucket.insert(0, fp);
-                    bucket.truncate(GHOST_WAYS);
+                    Self::ghost_push(&mut self.ghost, self.fps[usize::from(t)]);
                 }
                 return Some(t);
             }
@@ -330,7 +354,7 @@ impl Model {
 
     /// Checks that the policy may evict `k` now (all but `except` are candidates).
     fn check_victim(&mut self, k: u8, except: Option<u8>) -> Result<(), String> {
-        if self.kind == Kind::S3Fifo {
+        if self.kind.is_s3fifo() {
             if let Some(e) = except.and_then(|x| self.entries.get_mut(&x)) {
                 e.queue = OUT;
             }
@@ -344,7 +368,7 @@ impl Model {
             return Err(format!("evicted {k}, which is not a candidate"));
         };
         match self.kind {
-            Kind::S3Fifo => unreachable!("checked above"),
+            Kind::S3Fifo(_) => unreachable!("checked above"),
             Kind::Lru => {
                 let (&want, _) = cands().min_by_key(|(_, e)| e.seq).unwrap();
                 (want == k)
@@ -420,19 +444,25 @@ fn split(evs: &[Ev]) -> (Vec<Ev>, Vec<Ev>, Vec<Ev>) {
 /// difference, with the step and both answers.
 pub fn run(kind: Kind, capacity: u64, ops: &[Op]) {
     match kind {
-        Kind::Lru => run_order::<LruOrder>(kind, capacity, ops),
-        Kind::Lfu => run_order::<LfuOrder>(kind, capacity, ops),
-        Kind::Ttl => run_order::<TtlOrder>(kind, capacity, ops),
-        Kind::S3Fifo => run_order::<S3FifoOrder>(kind, capacity, ops),
+        Kind::Lru => run_order(LruOrder::default(), kind, capacity, ops),
+        Kind::Lfu => run_order(LfuOrder::default(), kind, capacity, ops),
+        Kind::Ttl => run_order(TtlOrder::default(), kind, capacity, ops),
+        Kind::S3Fifo(percent) => run_order(
+            S3FifoOrder::with_small_percent(percent),
+            kind,
+            capacity,
+            ops,
+        ),
     }
 }
 
 /// Builds a core with eviction order `O`, the test weigher and a manual clock, and
 /// drives it.
-fn run_order<O: Order<u8, u32> + Default>(kind: Kind, capacity: u64, ops: &[Op]) {
+fn run_order<O: Order<u8, u32>>(order: O, kind: Kind, capacity: u64, ops: &[Op]) {
     let clock = ManualClock::new();
     // A fixed seed, so that a failing run can be replayed.
-    let policy = Core::<u8, u32, O>::builder(capacity)
+    let policy = Core::<u8, u32, LruOrder>::builder(capacity)
+        .order(order)
         .hasher(ahash::RandomState::with_seeds(1, 2, 3, 4))
         .weigher(weigh as fn(&u8, &u32) -> u64)
         .clock(clock.clone())
@@ -468,7 +498,7 @@ fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity:
                         e.value = e.value.wrapping_add(delta);
                     }
                     got
-                } else if kind == Kind::S3Fifo && k % 2 == 1 {
+                } else if kind.is_s3fifo() && k % 2 == 1 {
                     // Both look-ups record the access; the shared one through `&self`.
                     p.get_shared(&k).copied()
                 } else {
