@@ -1,12 +1,13 @@
 //! Heap bytes per entry of each policy for `u64 -> u64` at 1M entries, measured with a
-//! counting global allocator.
+//! counting global allocator, on a full cache after another 1M inserts pushed 1M
+//! entries out (so what grows on eviction, S3Fifo's ghost, is counted).
 //!
 //! Run: `cargo run --release --example memory`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use polycache::{Lfu, Lru, Policy, Ttl};
+use polycache::{Lfu, Lru, Policy, S3Fifo, Ttl};
 
 struct Counting;
 
@@ -44,7 +45,7 @@ const N: u64 = 1_000_000;
 fn measure<P: Policy<u64, u64>>(name: &str, make: impl FnOnce() -> P, ttl: bool) {
     let before = LIVE.load(Ordering::Relaxed);
     let mut cache = make();
-    for k in 0..N {
+    for k in 0..2 * N {
         let hash = cache.hash(&k);
         let ttl = ttl.then_some(std::time::Duration::from_secs(3600));
         cache.insert_hashed(hash, k, k, ttl).unwrap();
@@ -69,5 +70,6 @@ fn main() {
         || polycache::policies::TinyLfu::<u64, u64>::new(N).unwrap(),
         false,
     );
+    measure("S3Fifo", || S3Fifo::<u64, u64>::new(N).unwrap(), false);
     measure("Lru + TTLs", || Lru::<u64, u64>::new(N).unwrap(), true);
 }
