@@ -34,6 +34,15 @@ fn cache(capacity: u64, shards: usize) -> Cache<u32, u32> {
         .unwrap()
 }
 
+/// One shard of S3Fifo: hits take the shard lock shared.
+fn s3fifo_cache(capacity: u64) -> Cache<u32, u32, S3Fifo<u32, u32>> {
+    Cache::builder(capacity)
+        .order(S3FifoOrder::default())
+        .seed(7)
+        .build()
+        .unwrap()
+}
+
 /// A reader racing a writer on one key sees the old or the new value, never anything
 /// else (nor a miss).
 #[test]
@@ -66,11 +75,7 @@ fn reader_sees_old_or_new() {
 #[test]
 fn shared_readers_race_a_writer() {
     model(|| {
-        let cache: Cache<u32, u32, S3Fifo<u32, u32>> = Cache::builder(1)
-            .order(S3FifoOrder::default())
-            .seed(7)
-            .build()
-            .unwrap();
+        let cache = s3fifo_cache(1);
         cache.insert(1, 10).unwrap();
         let reader = |cache: Cache<u32, u32, S3Fifo<u32, u32>>| {
             thread::spawn(move || {
@@ -96,11 +101,7 @@ fn shared_readers_race_a_writer() {
 #[test]
 fn shared_first_get_or_insert_with_loads_once() {
     model(|| {
-        let cache: Cache<u32, u32, S3Fifo<u32, u32>> = Cache::builder(4)
-            .order(S3FifoOrder::default())
-            .seed(7)
-            .build()
-            .unwrap();
+        let cache = s3fifo_cache(4);
         let calls = Arc::new(AtomicUsize::new(0));
         let load = |cache: &Cache<u32, u32, S3Fifo<u32, u32>>, calls: &AtomicUsize| {
             cache.get_or_insert_with(5, || {
