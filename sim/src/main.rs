@@ -265,7 +265,7 @@ fn tinylfu(r: &Results, cap: u64) -> Option<f64> {
 /// The bar TinyLfu must clear: the better of moka and quick_cache, and the published
 /// figure where there is one (the higher), each less half a point.
 fn target(row: Option<&RefRow>, published: Option<f64>) -> Option<f64> {
-    let peers = row.map(|r| r.moka.max(r.quick_cache));
+    let peers = row.map(RefRow::best_peer);
     match (peers, published) {
         (None, None) => None,
         (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0)) - 0.5),

@@ -18,6 +18,13 @@ pub struct RefRow {
     pub quick_cache: f64,
 }
 
+impl RefRow {
+    /// The better of moka and quick_cache: the peers' figure a policy is held to.
+    pub fn best_peer(&self) -> f64 {
+        self.moka.max(self.quick_cache)
+    }
+}
+
 /// The published OLTP hit ratios of an adaptive W-TinyLFU (Caffeine's simulator), at
 /// capacities 250, 500, ..., 2000.
 pub const PUBLISHED_OLTP: [(u64, f64); 8] = [

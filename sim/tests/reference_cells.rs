@@ -67,7 +67,7 @@ fn bar(rows: &[polycache_sim::reference::RefRow], name: &str, cap: u64) -> f64 {
         .iter()
         .find(|r| r.trace == name && r.capacity == cap)
         .unwrap_or_else(|| panic!("{name}@{cap} not in the README table"));
-    row.moka.max(row.quick_cache) - 0.5
+    row.best_peer() - 0.5
 }
 
 #[test]
