@@ -301,13 +301,15 @@ fn print_table(
     }
 }
 
+/// The number after command-line flag `name` (`--runs 7`), if given and a number.
+fn flag(name: &str) -> Option<usize> {
+    let mut args = std::env::args().skip_while(|a| a != name);
+    args.nth(1)?.parse().ok()
+}
+
 /// Runs per cell: `--runs N`, else 3 with `--quick`, else 5.
 fn runs(quick: bool) -> usize {
-    let flag = std::env::args()
-        .skip_while(|a| a != "--runs")
-        .nth(1)
-        .and_then(|n| n.parse::<usize>().ok());
-    flag.unwrap_or(if quick { 3 } else { 5 }).max(1)
+    flag("--runs").unwrap_or(if quick { 3 } else { 5 }).max(1)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -343,11 +345,6 @@ fn main() {
     let mut results = vec![vec![(0.0, 0.0); columns.len()]; NAMES.len()];
     // For profiling: `--only N` runs cache N alone and `--column C` column C alone (the
     // ratios are then meaningless), and neither runs the ByteMap section.
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| -> Option<usize> {
-        let i = args.iter().position(|a| a == name)?;
-        args.get(i + 1)?.parse().ok()
-    };
     let (only, only_column) = (flag("--only"), flag("--column"));
     // Runs are interleaved (every cache once per round, round after round) so that a
     // slow spell of a shared machine falls on all caches alike, not on one.
