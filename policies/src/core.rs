@@ -8,10 +8,14 @@
 //!
 //! # Layout
 //!
-//! - `entries: Vec<Entry>`: dense (no holes): entry `i` is at index `i` for
+//! - `entries: Arena<Entry>`: dense (no holes): entry `i` is at index `i` for
 //!   `i < len`. Removal is `swap_remove`: the last entry moves into the hole and the
-//!   table, the order and the wheel are told (`relocate`). No `unsafe`, no per-slot
-//!   discriminant, so an LRU entry for `u64 -> u64` is 24 bytes.
+//!   table, the order and the wheel are told (`relocate`). No `unsafe` here, no
+//!   per-slot discriminant, so an LRU entry for `u64 -> u64` is 24 bytes.
+//!   The arena starts on a cache line (an [`aligned_vec::AVec`], aligned to 64), so
+//!   that 32-byte entries (S3Fifo's and TinyLfu's for `u64 -> u64`) never straddle two
+//!   lines. With `Vec`, a large arena comes from `mmap` 16 bytes past a page start, and
+//!   every other 32-byte entry straddles: a hit then touches two lines, not one.
 //! - `table: HashTable<u32>`: hashbrown's raw table of arena indices, probed with the
 //!   hash the caller hands down (the sharded layer hashes a key once per operation).
 //!   Hashes are not stored: removal and relocation re-hash the key.
@@ -46,6 +50,19 @@ use crate::error::{ConfigError, InsertError, TtlError};
 use crate::list::{Idx, Linked, Links, NIL};
 use crate::policy::{Evicted, EvictionCause, Evictions, Policy};
 use crate::weigher::{UnitWeigher, Weigher};
+
+/// The entry arena: a vector whose buffer starts on a cache line (see the Layout
+/// section above).
+type Arena<T> = aligned_vec::AVec<T, aligned_vec::ConstAlign<64>>;
+
+/// `Vec::swap_remove` for the arena: removes element `i` (`< len`), moving the last
+/// one into its place.
+#[inline]
+fn swap_remove<T>(v: &mut Arena<T>, i: usize) -> T {
+    let last = v.len() - 1;
+    v.swap(i, last);
+    v.pop().expect("swap_remove on an empty arena")
+}
 use crate::wheel::{TimerWheel, deadline_tick, remaining, tick_of};
 
 /// The default `BuildHasher`: ahash, seeded at random per instance, so that keys chosen
@@ -226,7 +243,7 @@ pub trait Order<K, V> {
 /// eviction [`Order`] `O`. Use it through the aliases [`Lru`](crate::Lru),
 /// [`Lfu`](crate::Lfu), [`Ttl`](crate::Ttl), and through the [`Policy`] trait.
 pub struct Core<K, V, O: Order<K, V>, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> {
-    entries: Vec<Entry<K, V, O::Node>>,
+    entries: Arena<Entry<K, V, O::Node>>,
     table: HashTable<Idx>,
     weights: Vec<u32>,
     timers: TimerWheel,
@@ -320,7 +337,7 @@ impl<K, V, O, W, S, C> Builder<K, V, O, W, S, C> {
         let mut order = self.order;
         order.set_capacity(self.capacity);
         Ok(Core {
-            entries: Vec::new(),
+            entries: Arena::new(0),
             table: HashTable::new(),
             weights: Vec::new(),
             timers: TimerWheel::default(),
@@ -432,7 +449,7 @@ where
     fn remove_at(&mut self, i: Idx, detached: Idx) -> (K, V) {
         self.detach(i);
         let last = (self.entries.len() - 1) as Idx;
-        let entry = self.entries.swap_remove(i as usize);
+        let entry = swap_remove(&mut self.entries, i as usize);
         if !W::UNIT {
             self.weights.swap_remove(i as usize);
         }
@@ -888,5 +905,46 @@ where
         }
         self.timers.validate(len)?;
         self.order.validate(&self.entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Lru, Policy, S3Fifo, TinyLfu};
+
+    /// The arena starts on a cache line, so a 32-byte entry sits in one line (a `Vec`
+    /// this large comes from `mmap`, 16 bytes into a page, and every other 32-byte
+    /// entry would straddle two). 100K entries: large enough for the `mmap` path.
+    #[test]
+    fn arena_keeps_32_byte_entries_in_one_line() {
+        fn check<P: Policy<u64, u64>>(cache: &mut P, base: impl Fn(&P) -> (usize, usize)) {
+            for k in 0..100_000u64 {
+                cache.insert(k, k).unwrap();
+            }
+            let (ptr, size) = base(cache);
+            assert_eq!(ptr % 64, 0, "arena at {ptr:#x}");
+            if size == 32 {
+                for i in 0..100_000 {
+                    let start = ptr + i * size;
+                    assert_eq!(start / 64, (start + size - 1) / 64, "entry {i} straddles");
+                }
+            }
+        }
+        let mut s3 = S3Fifo::<u64, u64>::new(100_000).unwrap();
+        check(&mut s3, |c| {
+            (c.entries.as_ptr() as usize, size_of_val(&c.entries[0]))
+        });
+        assert_eq!(size_of_val(&s3.entries[0]), 32);
+        let mut tiny = TinyLfu::<u64, u64>::new(100_000).unwrap();
+        check(&mut tiny, |c| {
+            (c.entries.as_ptr() as usize, size_of_val(&c.entries[0]))
+        });
+        assert_eq!(size_of_val(&tiny.entries[0]), 32);
+        let mut lru = Lru::<u64, u64>::new(100_000).unwrap();
+        check(&mut lru, |c| {
+            (c.entries.as_ptr() as usize, size_of_val(&c.entries[0]))
+        });
+        // Lru's entry stays 24 bytes: the alignment is the buffer's, not the entry's.
+        assert_eq!(size_of_val(&lru.entries[0]), 24);
     }
 }

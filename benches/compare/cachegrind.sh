@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Instructions and simulated cache misses per operation of workload (a) (Zipf s=1.0
+# over 1M keys, capacity 100K, get then insert on a miss, 1 thread), for the caches
+# of the comparison table named by their row numbers (default: polycache S3Fifo
+# without hit counts, and quick_cache).
+#
+#   benches/compare/cachegrind.sh [ROW...]
+#
+# Wall-clock ratios on a shared 2-core VM drift by 2x within an hour; these counts do
+# not: the same binary and input give the same numbers whatever else the machine
+# does. Per operation: get and insert together, over the 4M operations of the warm
+# and the timed pass (the hit ratios differ a little, so the inserts do too). The
+# last-level cache is simulated at 512 KiB (this machine's L2 per core), so "LL
+# misses" are the accesses that leave the core's private caches. Needs valgrind;
+# about a minute per cache.
+set -euo pipefail
+cd "$(dirname "$0")"
+rows=("$@")
+[ ${#rows[@]} -eq 0 ] && rows=(4 5)
+CARGO_PROFILE_RELEASE_DEBUG=true cargo build --release -q
+bin=target/release/polycache-compare
+out=$(mktemp -d)
+for r in "${rows[@]}"; do
+    valgrind --tool=callgrind --cache-sim=yes --LL=524288,8,64 \
+        --callgrind-out-file="$out/cg.$r" "$bin" --quick --runs 1 --only "$r" --column 0 \
+        >"$out/log.$r" 2>&1
+    name=$(grep -E '^\| ' "$out/log.$r" | awk -F'|' 'NR>2 && $3 !~ / 0.00 / {gsub(/^ +| +$/, "", $2); print $2}')
+    callgrind_annotate --inclusive=yes --show=Ir,DLmr,DLmw "$out/cg.$r" 2>/dev/null |
+        grep -E 'Bench>::(get|insert) \[' |
+        awk -v name="$name" -v ops=4000000 '
+            { gsub(",", "", $1); gsub(",", "", $3); gsub(",", "", $5);
+              ir += $1; rd += $3; wr += ($5 == "." ? 0 : $5) }
+            END { printf "%-34s per operation: %6.1f instructions, %5.3f LL read misses, %5.3f LL write misses\n",
+                         name, ir / ops, rd / ops, wr / ops }'
+done
+rm -rf "$out"
