@@ -24,7 +24,7 @@ for r in "${rows[@]}"; do
     valgrind --tool=callgrind --cache-sim=yes --LL=524288,8,64 \
         --callgrind-out-file="$out/cg.$r" "$bin" --quick --runs 1 --only "$r" --column 0 \
         >"$out/log.$r" 2>&1
-    name=$(grep -E '^\| ' "$out/log.$r" | awk -F'|' 'NR>2 && $3 !~ / 0.00 / {gsub(/^ +| +$/, "", $2); print $2}')
+    name=$(grep -E '^\| ' "$out/log.$r" | awk -F'|' -v row="$r" 'NR == row + 2 {gsub(/^ +| +$/, "", $2); print $2}')
     callgrind_annotate --inclusive=yes --show=Ir,DLmr,DLmw "$out/cg.$r" 2>/dev/null |
         grep -E 'Bench>::(get|insert) \[' |
         awk -v name="$name" -v ops=4000000 '
