@@ -50,20 +50,23 @@ use crate::error::{ConfigError, InsertError, TtlError};
 use crate::list::{Idx, Linked, Links, NIL};
 use crate::policy::{Evicted, EvictionCause, Evictions, Policy};
 use crate::weigher::{UnitWeigher, Weigher};
+use crate::wheel::{TimerWheel, deadline_tick, remaining, tick_of};
 
 /// The entry arena: a vector whose buffer starts on a cache line (see the Layout
 /// section above).
 type Arena<T> = aligned_vec::AVec<T, aligned_vec::ConstAlign<64>>;
 
 /// `Vec::swap_remove` for the arena: removes element `i` (`< len`), moving the last
-/// one into its place.
+/// one into its place (one read of each, one write; no swap).
 #[inline]
 fn swap_remove<T>(v: &mut Arena<T>, i: usize) -> T {
-    let last = v.len() - 1;
-    v.swap(i, last);
-    v.pop().expect("swap_remove on an empty arena")
+    let last = v.pop().expect("swap_remove on an empty arena");
+    if i < v.len() {
+        std::mem::replace(&mut v[i], last)
+    } else {
+        last
+    }
 }
-use crate::wheel::{TimerWheel, deadline_tick, remaining, tick_of};
 
 /// The default `BuildHasher`: ahash, seeded at random per instance, so that keys chosen
 /// by an adversary cannot be aimed at one bucket.
@@ -910,6 +913,7 @@ where
 
 #[cfg(test)]
 mod tests {
+    use super::{Core, Order};
     use crate::{Lru, Policy, S3Fifo, TinyLfu};
 
     /// The arena starts on a cache line, so a 32-byte entry sits in one line (a `Vec`
@@ -917,34 +921,35 @@ mod tests {
     /// entry would straddle two). 100K entries: large enough for the `mmap` path.
     #[test]
     fn arena_keeps_32_byte_entries_in_one_line() {
-        fn check<P: Policy<u64, u64>>(cache: &mut P, base: impl Fn(&P) -> (usize, usize)) {
+        /// Fills `core` with 100K entries; returns its arena's address and entry size.
+        fn filled<O: Order<u64, u64>>(mut core: Core<u64, u64, O>) -> (usize, usize) {
             for k in 0..100_000u64 {
-                cache.insert(k, k).unwrap();
+                core.insert(k, k).unwrap();
             }
-            let (ptr, size) = base(cache);
-            assert_eq!(ptr % 64, 0, "arena at {ptr:#x}");
+            (
+                core.entries.as_ptr() as usize,
+                size_of_val(&core.entries[0]),
+            )
+        }
+        let arenas = [
+            ("S3Fifo", filled(S3Fifo::new(100_000).unwrap()), 32),
+            ("TinyLfu", filled(TinyLfu::new(100_000).unwrap()), 32),
+            // Lru's entry stays 24 bytes: the alignment is the buffer's, not the entry's.
+            ("Lru", filled(Lru::new(100_000).unwrap()), 24),
+        ];
+        for (name, (ptr, size), want) in arenas {
+            assert_eq!(ptr % 64, 0, "{name} arena at {ptr:#x}");
+            assert_eq!(size, want, "{name} entry size");
             if size == 32 {
                 for i in 0..100_000 {
                     let start = ptr + i * size;
-                    assert_eq!(start / 64, (start + size - 1) / 64, "entry {i} straddles");
+                    assert_eq!(
+                        start / 64,
+                        (start + size - 1) / 64,
+                        "{name} entry {i} straddles"
+                    );
                 }
             }
         }
-        let mut s3 = S3Fifo::<u64, u64>::new(100_000).unwrap();
-        check(&mut s3, |c| {
-            (c.entries.as_ptr() as usize, size_of_val(&c.entries[0]))
-        });
-        assert_eq!(size_of_val(&s3.entries[0]), 32);
-        let mut tiny = TinyLfu::<u64, u64>::new(100_000).unwrap();
-        check(&mut tiny, |c| {
-            (c.entries.as_ptr() as usize, size_of_val(&c.entries[0]))
-        });
-        assert_eq!(size_of_val(&tiny.entries[0]), 32);
-        let mut lru = Lru::<u64, u64>::new(100_000).unwrap();
-        check(&mut lru, |c| {
-            (c.entries.as_ptr() as usize, size_of_val(&c.entries[0]))
-        });
-        // Lru's entry stays 24 bytes: the alignment is the buffer's, not the entry's.
-        assert_eq!(size_of_val(&lru.entries[0]), 24);
     }
 }
