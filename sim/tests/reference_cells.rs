@@ -16,22 +16,23 @@ const SEEDS: [u64; 3] = [42, 7, 1234];
 
 /// TinyLfu's cells that meet the bar on all three seeds.
 const MET: &[(&str, u64)] = &[
-    ("oltp", 250),
     ("oltp", 750),
     ("oltp", 1000),
     ("oltp", 1250),
     ("oltp", 1500),
     ("oltp", 1750),
+    ("oltp", 2000),
     ("oltp", 5000),
+    ("oltp", 10000),
     ("p3", 8192),
     ("p3", 32768),
-    ("loop", 512),
     ("loop", 1024),
     ("2_pools", 500),
     ("2_pools", 1000),
     ("2_pools", 2000),
     ("2_pools", 5000),
-    ("scan", 250),
+    ("sprite", 500),
+    ("sprite", 1000),
     ("scan", 1000),
     ("zigzag", 250),
     ("zigzag", 500),
@@ -39,20 +40,22 @@ const MET: &[(&str, u64)] = &[
 ];
 
 /// Cells that still miss the bar on at least one seed (documentation; not asserted).
+/// oltp@250, loop@512 and scan@250 met it before TinyLfu's second chances and now
+/// miss it by at most 0.4 points on some seed (the price of the 1-in-32 exploration
+/// on loops); oltp@2000, oltp@10000, sprite@500 and sprite@1000 went the other way.
 #[allow(dead_code)]
 const NOT_YET: &[(&str, u64)] = &[
+    ("oltp", 250),
     ("oltp", 500),
-    ("oltp", 2000),
-    ("oltp", 10000),
     ("p3", 131072),
     ("loop", 256),
+    ("loop", 512),
     ("sprite", 100),
     ("sprite", 200),
-    ("sprite", 500),
-    ("sprite", 1000),
     ("multi2", 500),
     ("multi2", 1000),
     ("multi2", 2000),
+    ("scan", 250),
     ("scan", 500),
     ("web07", 1000),
     ("web07", 2000),
