@@ -5,6 +5,11 @@
 # without hit counts, and quick_cache).
 #
 #   benches/compare/cachegrind.sh [ROW...]
+#   COLUMN=2 benches/compare/cachegrind.sh [ROW...]   # workload (b): hits only
+#
+# With COLUMN=2 it runs workload (b) instead (reads only on a warm cache of 100K
+# entries, Zipf keys, 1 thread) and counts only `get`: the cost of a hit, for
+# comparing policies' hit paths (issue 4's "a TinyLfu hit at most 1.5x an Lru hit").
 #
 # Wall-clock ratios on a shared 2-core VM drift by 2x within an hour; these counts do
 # not: the same binary and input give the same numbers whatever else the machine
@@ -16,17 +21,23 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 rows=("$@")
+column=${COLUMN:-0}
+case "$column" in
+    0) ops_re='get|insert' ;;
+    2) ops_re='get' ;;
+    *) echo "COLUMN must be 0 (workload (a)) or 2 (workload (b))" >&2; exit 2 ;;
+esac
 [ ${#rows[@]} -eq 0 ] && rows=(4 5)
 CARGO_PROFILE_RELEASE_DEBUG=true cargo build --release -q
 bin=target/release/polycache-compare
 out=$(mktemp -d)
 for r in "${rows[@]}"; do
     valgrind --tool=callgrind --cache-sim=yes --LL=524288,8,64 \
-        --callgrind-out-file="$out/cg.$r" "$bin" --quick --runs 1 --only "$r" --column 0 \
+        --callgrind-out-file="$out/cg.$r" "$bin" --quick --runs 1 --only "$r" --column "$column" \
         >"$out/log.$r" 2>&1
     name=$(grep -E '^\| ' "$out/log.$r" | awk -F'|' -v row="$r" 'NR == row + 2 {gsub(/^ +| +$/, "", $2); print $2}')
     callgrind_annotate --inclusive=yes --show=Ir,DLmr,DLmw "$out/cg.$r" 2>/dev/null |
-        grep -E 'Bench>::(get|insert) \[' |
+        grep -E "Bench>::($ops_re) \\[" |
         awk -v name="$name" -v ops=4000000 '
             { gsub(",", "", $1); gsub(",", "", $3); gsub(",", "", $5);
               ir += $1; rd += $3; wr += ($5 == "." ? 0 : $5) }
