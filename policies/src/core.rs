@@ -649,13 +649,14 @@ where
         Some(&entry.value)
     }
 
-    fn insert_hashed(
+    fn insert_hashed_into(
         &mut self,
         hash: u64,
         key: K,
         value: V,
         ttl: Option<Duration>,
-    ) -> Result<Evictions<K, V>, InsertError<K, V>> {
+        out: &mut Evictions<K, V>,
+    ) -> Result<(), InsertError<K, V>> {
         let weight = self.weigher.weigh(&key, &value).max(1);
         if weight > self.capacity || weight > u64::from(u32::MAX) {
             return Err(InsertError::Overweight {
@@ -673,10 +674,10 @@ where
             },
             _ => 0,
         };
-        // Nothing has changed so far: every refusal above leaves the cache as it was.
-        let mut out = Evictions::new();
+        // Nothing has changed so far: every refusal above leaves the cache (and `out`)
+        // as it was.
         if let Some(now) = now {
-            self.reclaim(tick_of(now), &mut out);
+            self.reclaim(tick_of(now), out);
         }
         if let Some(i) = self.find(hash, &key) {
             let old_weight = weight_in(&self.weights, i);
@@ -696,21 +697,21 @@ where
                 // new entry.
                 self.order.on_remove(&mut slots!(self), i);
                 self.timers.unset(i);
-                let i = self.evict_to(self.capacity, false, i, &mut out);
+                let i = self.evict_to(self.capacity, false, i, out);
                 self.set_deadline(i, deadline, now.unwrap_or(0));
                 self.order.on_insert(&mut slots!(self), i, hash);
             } else {
                 self.set_deadline(i, deadline, now.unwrap_or(0));
                 self.order.on_access(&mut slots!(self), i, hash);
             }
-            return Ok(out);
+            return Ok(());
         }
         let entry = Entry {
             key,
             value,
             node: O::Node::default(),
         };
-        let hole = self.make_room(weight, &mut out);
+        let hole = self.make_room(weight, out);
         let i = if hole == NIL {
             self.entries.push(entry);
             if !W::UNIT {
@@ -741,7 +742,7 @@ where
             self.set_deadline(i, deadline, now.unwrap_or(0));
         }
         self.order.on_insert(&mut slots!(self), i, hash);
-        Ok(out)
+        Ok(())
     }
 
     fn remove_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<Evicted<K, V>>

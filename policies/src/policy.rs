@@ -51,7 +51,7 @@ pub type Evictions<K, V> = SmallVec<[Evicted<K, V>; 2]>;
 /// - An entry whose deadline has passed is never returned by any look-up or iterator.
 ///   It is *reclaimed* (removed and reported with [`EvictionCause::Expired`]) by the next
 ///   write, or by [`Policy::purge_expired`]; until then [`Policy::len`] still counts it.
-/// - The `*_hashed` methods take the key's hash from a caller that already computed it
+/// - The `*_hashed*` methods take the key's hash from a caller that already computed it
 ///   with [`Policy::hash`] (the sharded layer hashes once per operation). A hash that is
 ///   not `self.hash(key)` makes the call miss or store a duplicate (which
 ///   [`Policy::validate`] reports), but is memory safe and never panics.
@@ -100,16 +100,51 @@ pub trait Policy<K, V> {
         self.peek_hashed(hash, key)
     }
 
-    /// Inserts or replaces `key`, with a TTL or none, and reports what left: the replaced
-    /// value, entries pushed out for room, entries found expired. Returns the entry in
-    /// the error when it is refused; the cache is then unchanged.
+    /// Inserts or replaces `key`, with a TTL or none, and appends what left to `out`:
+    /// the replaced value, entries pushed out for room, entries found expired. Records
+    /// already in `out` are kept. Returns the entry in the error when it is refused; the
+    /// cache and `out` are then unchanged.
+    ///
+    /// This is the form a policy implements, and the one for hot paths: the records are
+    /// written once, into a buffer the caller owns (and may keep outside a lock), rather
+    /// than returned by value and moved up through every layer, as
+    /// [`Policy::insert_hashed`] does.
+    ///
+    /// ```
+    /// use polycache_policies::{EvictionCause, Evictions, Lru, Policy};
+    /// let mut cache = Lru::<u8, u8>::new(1).unwrap();
+    /// let mut out = Evictions::new();
+    /// cache.insert_hashed_into(cache.hash(&1), 1, 10, None, &mut out).unwrap();
+    /// cache.insert_hashed_into(cache.hash(&2), 2, 20, None, &mut out).unwrap();
+    /// assert_eq!(out.len(), 1);
+    /// assert_eq!((out[0].key, out[0].cause), (1, EvictionCause::Capacity));
+    /// ```
+    fn insert_hashed_into(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+        out: &mut Evictions<K, V>,
+    ) -> Result<(), InsertError<K, V>>;
+
+    /// Inserts or replaces `key`, with a TTL or none, and returns what left: the
+    /// replaced value, entries pushed out for room, entries found expired. Returns the
+    /// entry in the error when it is refused; the cache is then unchanged.
+    ///
+    /// Provided: [`Policy::insert_hashed_into`] with a new buffer, which it returns.
+    #[inline]
     fn insert_hashed(
         &mut self,
         hash: u64,
         key: K,
         value: V,
         ttl: Option<Duration>,
-    ) -> Result<Evictions<K, V>, InsertError<K, V>>;
+    ) -> Result<Evictions<K, V>, InsertError<K, V>> {
+        let mut out = Evictions::new();
+        self.insert_hashed_into(hash, key, value, ttl, &mut out)?;
+        Ok(out)
+    }
 
     /// Removes `key`. Returns the entry with [`EvictionCause::Removed`], or with
     /// [`EvictionCause::Expired`] if it had expired (it is removed either way).

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use polycache_policies::{ConfigError, InsertError, Lfu, Lru, ManualClock, Policy, Ttl, TtlError};
+use polycache_policies::{
+    ConfigError, EvictionCause, Evictions, InsertError, Lfu, Lru, ManualClock, Policy, Ttl,
+    TtlError,
+};
 
 #[test]
 fn zero_capacity_is_a_config_error_for_every_policy() {
@@ -32,6 +35,33 @@ fn an_overweight_entry_is_handed_back_and_changes_nothing() {
     assert!(cache.insert(1, vec![9; 11]).is_err());
     assert_eq!(cache.peek(&1), Some(&vec![1; 4]));
     assert_eq!((cache.len(), cache.weight()), (1, 4));
+    cache.validate().unwrap();
+}
+
+#[test]
+fn a_refused_insert_leaves_the_callers_buffer_as_it_was() {
+    let mut cache = Lru::<u32, Vec<u8>>::builder(10)
+        .weigher(|_: &u32, v: &Vec<u8>| v.len() as u64)
+        .build()
+        .unwrap();
+    let mut out = Evictions::new();
+    cache
+        .insert_hashed_into(cache.hash(&1), 1, vec![1; 6], None, &mut out)
+        .unwrap();
+    cache
+        .insert_hashed_into(cache.hash(&2), 2, vec![2; 6], None, &mut out)
+        .unwrap();
+    let refusals = [(vec![3; 11], None), (vec![3; 1], Some(Duration::MAX))];
+    for (value, ttl) in refusals {
+        let err = cache
+            .insert_hashed_into(cache.hash(&3), 3, value.clone(), ttl, &mut out)
+            .unwrap_err();
+        assert_eq!(err.into_entry(), (3, value));
+    }
+    // Only the one eviction the second write made: kept, nothing added.
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].key, out[0].cause), (1, EvictionCause::Capacity));
+    assert_eq!((cache.len(), cache.weight()), (1, 6));
     cache.validate().unwrap();
 }
 
