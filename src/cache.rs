@@ -22,7 +22,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
-use polycache_policies::{EvictionCause, Evictions, InsertError, Lru, Policy};
+use polycache_policies::{Evicted, EvictionCause, Evictions, InsertError, Lru, Policy};
 
 use crate::builder::CacheBuilder;
 use crate::flight::{Flight, Flights};
@@ -131,11 +131,11 @@ where
         }
     }
 
-    /// Reports what left to the listener (no lock held), then drops it.
+    /// Reports what left to the listener (no lock held); the caller drops it after.
     #[inline]
-    fn report(&self, out: Evictions<K, V>) {
+    fn report(&self, out: &[Evicted<K, V>]) {
         if let Some(listener) = &self.inner.listener {
-            for e in &out {
+            for e in out {
                 listener(&e.key, &e.value, e.cause);
             }
         }
@@ -270,27 +270,24 @@ where
         value: V,
         ttl: Option<Duration>,
     ) -> Result<Option<V>, InsertError<K, V>> {
-        let out = self.inner.map.insert(key, value, ttl)?;
+        // What the write pushes out is written once, into this buffer outside the lock,
+        // and dropped here after the lock is released.
+        let mut out = Evictions::new();
+        self.inner.map.insert_into(key, value, ttl, &mut out)?;
         if out.is_empty() {
             return Ok(None);
         }
-        self.report_replaced(out)
+        Ok(self.report_replaced(&mut out))
     }
 
-    fn report_replaced(&self, out: Evictions<K, V>) -> Result<Option<V>, InsertError<K, V>> {
-        self.report_ref(&out);
-        Ok(out
-            .into_iter()
-            .find(|e| e.cause == EvictionCause::Replaced)
-            .map(|e| e.value))
-    }
-
-    fn report_ref(&self, out: &Evictions<K, V>) {
-        if let Some(listener) = &self.inner.listener {
-            for e in out {
-                listener(&e.key, &e.value, e.cause);
-            }
-        }
+    /// Reports what a write pushed out, and takes the value it replaced (if any) out of
+    /// it.
+    fn report_replaced(&self, out: &mut Evictions<K, V>) -> Option<V> {
+        self.report(out);
+        let i = out
+            .iter()
+            .position(|e| e.cause == EvictionCause::Replaced)?;
+        Some(out.swap_remove(i).value)
     }
 
     /// Removes `key` and returns its value if it was live. The listener hears of it
@@ -413,9 +410,13 @@ where
                     };
                     // On Err or panic the guard unregisters and wakes the waiters.
                     let value = init()?;
-                    let stored = map.with_shard(hash, |s| {
+                    let mut out = Evictions::new();
+                    // A refused entry (overweight) comes back in the error, dropped here
+                    // once the lock is released; `out` is then empty.
+                    let _ = map.with_shard(hash, |s| {
                         s.extra.unregister(&flight);
-                        insert_counted(s, hash, key, value.clone(), self.inner.default_ttl)
+                        let ttl = self.inner.default_ttl;
+                        insert_counted(s, hash, key, value.clone(), ttl, &mut out)
                     });
                     // Unregistered: no thread can take the slot any more, so the count
                     // is the leader's plus the waiters'.
@@ -424,10 +425,7 @@ where
                     if let Some(v) = shared {
                         flight.finish(Some(v));
                     }
-                    // A refused entry (overweight) comes back in the error: dropped.
-                    if let Ok(out) = stored {
-                        self.report(out);
-                    }
+                    self.report(&out);
                     return Ok(value);
                 }
             }
@@ -554,7 +552,7 @@ where
     where
         F: FnMut(&K, &mut V) -> bool,
     {
-        self.inner.map.retain(keep, |out| self.report(out));
+        self.inner.map.retain(keep, |out| self.report(&out));
     }
 
     /// Reclaims every expired entry now (writes also reclaim them, a shard at a time);
@@ -574,7 +572,7 @@ where
     /// assert_eq!(cache.stats().expired, 1);
     /// ```
     pub fn purge_expired(&self) {
-        self.inner.map.purge_expired(|out| self.report(out));
+        self.inner.map.purge_expired(|out| self.report(&out));
     }
 
     /// Iterates over copies of the live entries, one shard at a time: each shard is

@@ -29,7 +29,8 @@
 //!   policy was built with a clone of the selector's hasher (see
 //!   [`ShardSelector`](crate::ShardSelector)).
 //! - **Nothing leaves under a lock**: writes return what they pushed out
-//!   ([`Evictions`]) so the caller reports and drops it after the lock is released.
+//!   ([`Evictions`]), or append it to a buffer the caller owns (the `*_into` forms),
+//!   so the caller reports and drops it after the lock is released.
 //! - **Grouped routing** (the `Prefix` policy): with a
 //!   [`grouped`](ShardSelector::grouped) selector, byte keys go through the `*_routed`
 //!   methods with a [`Route`] from [`Sharded::route`]: every key of a group lives in the
@@ -467,8 +468,36 @@ where
         value: V,
         ttl: Option<Duration>,
     ) -> Result<Evictions<K, V>, InsertError<K, V>> {
+        let mut out = Evictions::new();
+        self.insert_into(key, value, ttl, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Sharded::insert`] into a buffer the caller owns: what left the shard is
+    /// appended to `out` (records already there are kept), written once under the lock
+    /// and never moved, for the caller to report and drop after the lock is released.
+    /// On `Err`, `out` is unchanged.
+    ///
+    /// ```
+    /// # use polycache::{Evictions, Lru, ShardSelector, Sharded, EvictionCause};
+    /// # let sel = ShardSelector::with_seed(1, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(4, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// let mut out = Evictions::new();
+    /// s.insert_into(1, 10, None, &mut out).unwrap();
+    /// assert!(out.is_empty());
+    /// s.insert_into(1, 11, None, &mut out).unwrap();
+    /// assert_eq!((out[0].cause, out[0].value), (EvictionCause::Replaced, 10));
+    /// ```
+    #[inline]
+    pub fn insert_into(
+        &self,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+        out: &mut Evictions<K, V>,
+    ) -> Result<(), InsertError<K, V>> {
         let hash = self.selector.hash(&key);
-        self.with_shard(hash, |s| insert_counted(s, hash, key, value, ttl))
+        self.with_shard(hash, |s| insert_counted(s, hash, key, value, ttl, out))
     }
 
     /// Removes `key`; the entry comes back with cause `Removed`, or `Expired` if its
@@ -762,8 +791,23 @@ where
         value: V,
         ttl: Option<Duration>,
     ) -> Result<Evictions<K, V>, InsertError<K, V>> {
+        let mut out = Evictions::new();
+        self.insert_routed_into(route, key, value, ttl, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Sharded::insert_into`] for a routed byte key (the route must be `key`'s).
+    #[inline]
+    pub fn insert_routed_into(
+        &self,
+        route: Route,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+        out: &mut Evictions<K, V>,
+    ) -> Result<(), InsertError<K, V>> {
         self.with_shard_at(route.shard & self.mask(), |s| {
-            insert_counted(s, route.hash, key, value, ttl)
+            insert_counted(s, route.hash, key, value, ttl, out)
         })
     }
 
@@ -849,7 +893,9 @@ where
     }
 }
 
-/// Writes into a locked shard and counts what happened.
+/// Writes into a locked shard, appends what left to `out` (a buffer of the caller,
+/// dropped after the lock is released) and counts what happened: the records this write
+/// added, not those `out` already held.
 #[inline]
 pub(crate) fn insert_counted<K, V, P: Policy<K, V>, X>(
     s: &mut Shard<P, X>,
@@ -857,11 +903,13 @@ pub(crate) fn insert_counted<K, V, P: Policy<K, V>, X>(
     key: K,
     value: V,
     ttl: Option<Duration>,
-) -> Result<Evictions<K, V>, InsertError<K, V>> {
-    let out = s.policy.insert_hashed(hash, key, value, ttl)?;
+    out: &mut Evictions<K, V>,
+) -> Result<(), InsertError<K, V>> {
+    let before = out.len();
+    s.policy.insert_hashed_into(hash, key, value, ttl, out)?;
     s.stats.inserts += 1;
-    s.stats.count_evictions(&out);
-    Ok(out)
+    s.stats.count_evictions(&out[before..]);
+    Ok(())
 }
 
 impl<K, V, P, X> std::fmt::Debug for Sharded<K, V, P, X> {
@@ -912,6 +960,28 @@ mod tests {
                 assert!(hi - lo <= 1);
             }
         }
+    }
+
+    #[test]
+    fn insert_into_counts_only_the_records_it_adds() {
+        use polycache_policies::{EvictionCause, Lru};
+        let sel = ShardSelector::with_seed(1, 1).unwrap();
+        let s: Sharded<u8, u8, Lru<u8, u8>> =
+            Sharded::new(1, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+        let mut out = Evictions::new();
+        s.insert_into(1, 1, None, &mut out).unwrap();
+        s.insert_into(2, 2, None, &mut out).unwrap();
+        s.insert_into(2, 3, None, &mut out).unwrap();
+        let got: Vec<_> = out.iter().map(|e| (e.key, e.value, e.cause)).collect();
+        assert_eq!(
+            got,
+            [
+                (1, 1, EvictionCause::Capacity),
+                (2, 2, EvictionCause::Replaced)
+            ]
+        );
+        let st = s.stats();
+        assert_eq!((st.inserts, st.evicted, st.replaced), (3, 1, 1));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use std::ops::AddAssign;
 
-use polycache_policies::{EvictionCause, Evictions};
+use polycache_policies::{Evicted, EvictionCause};
 
 /// Counters of a cache (or of one shard).
 ///
@@ -61,7 +61,7 @@ impl CacheStats {
 
     /// Counts what one write (or removal) reported.
     #[inline]
-    pub(crate) fn count_evictions<K, V>(&mut self, out: &Evictions<K, V>) {
+    pub(crate) fn count_evictions<K, V>(&mut self, out: &[Evicted<K, V>]) {
         for e in out {
             self.count_cause(e.cause);
         }

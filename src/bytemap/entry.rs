@@ -35,16 +35,15 @@ struct Slot<'a, O: BytePolicy, C: Clock> {
 
 impl<O: BytePolicy, C: Clock> Slot<'_, O, C> {
     fn write(&mut self, value: Bytes, ttl: Option<Duration>) -> Result<(), ByteMapError> {
-        let out = write_locked(
+        write_locked(
             self.shard,
             self.hash,
             self.key.into(),
             value,
             ttl,
             self.max_entry,
-        )?;
-        self.out.extend(out);
-        Ok(())
+            self.out,
+        )
     }
 }
 

@@ -62,8 +62,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use polycache_policies::{
-    Clock, Core, EvictionCause, Evictions, InsertError, LruOrder, Policy, PrefixOrder, SystemClock,
-    Weigher,
+    Clock, Core, Evicted, EvictionCause, Evictions, InsertError, LruOrder, Policy, PrefixOrder,
+    SystemClock, Weigher,
 };
 
 /// The value types, re-exported: a `ByteMap` user needs no direct `bytes` dependency.
@@ -375,11 +375,11 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
         &self.inner.store
     }
 
-    /// Reports what left to the listener (no lock held), then drops it.
+    /// Reports what left to the listener (no lock held); the caller drops it after.
     #[inline]
-    fn report(&self, out: Evictions<ByteKey, Bytes>) {
+    fn report(&self, out: &[Evicted<ByteKey, Bytes>]) {
         if let Some(listener) = &self.inner.listener {
-            for e in &out {
+            for e in out {
                 listener(&e.key, &e.value, e.cause);
             }
         }
@@ -510,7 +510,7 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
     /// assert_eq!(map.len(), 0);
     /// ```
     pub fn purge_expired(&self) {
-        self.store().purge_expired(|out| self.report(out));
+        self.store().purge_expired(|out| self.report(&out));
     }
 
     /// The counters (hits, misses, inserts, evictions...), summed shard by shard.
@@ -635,12 +635,13 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
     ) -> Result<Option<Bytes>, ByteMapError> {
         self.check_weight(key.len(), value.len())?;
         let owned: ByteKey = key.into();
-        let mut out = self
-            .store()
-            .insert_routed(route, owned, value, ttl)
+        // Written once, into this buffer outside the lock; dropped here after it.
+        let mut out = Evictions::new();
+        self.store()
+            .insert_routed_into(route, owned, value, ttl, &mut out)
             .map_err(|e| refused(e, ttl, self.inner.max_entry))?;
         let old = take_replaced(&mut out);
-        self.report(out);
+        self.report(&out);
         Ok(old)
     }
 
@@ -755,9 +756,7 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
         match e.cause {
             EvictionCause::Removed => Some(e.value),
             _ => {
-                let mut out = Evictions::new();
-                out.push(e);
-                self.report(out);
+                self.report(std::slice::from_ref(&e));
                 None
             }
         }
@@ -864,7 +863,7 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
         let r = self.store().with_shard_at(route.shard, |s| {
             f(Entry::new(s, route.hash, key, max_entry, &mut out))
         });
-        self.report(out);
+        self.report(&out);
         r
     }
 
@@ -977,7 +976,7 @@ impl<C: Clock> ByteMap<PrefixOrder, C> {
                     expired.push(e);
                 }
             }
-            self.report(expired);
+            self.report(&expired);
         });
         removed
     }
@@ -992,7 +991,7 @@ fn take_replaced(out: &mut Evictions<ByteKey, Bytes>) -> Option<Bytes> {
     Some(out.remove(i).value)
 }
 
-/// Writes into a locked shard (for the entry API).
+/// Writes into a locked shard (for the entry API), appending what left to `out`.
 #[inline]
 pub(crate) fn write_locked<O: BytePolicy, C: Clock>(
     s: &mut Shard<ShardPolicy<O, C>, ()>,
@@ -1001,7 +1000,8 @@ pub(crate) fn write_locked<O: BytePolicy, C: Clock>(
     value: Bytes,
     ttl: Option<Duration>,
     max_entry: u64,
-) -> Result<Evictions<ByteKey, Bytes>, ByteMapError> {
+    out: &mut Evictions<ByteKey, Bytes>,
+) -> Result<(), ByteMapError> {
     let weight = weight_of(key.len(), value.len());
     if weight > max_entry {
         return Err(ByteMapError::TooLarge {
@@ -1009,5 +1009,5 @@ pub(crate) fn write_locked<O: BytePolicy, C: Clock>(
             max: max_entry,
         });
     }
-    insert_counted(s, hash, key, value, ttl).map_err(|e| refused(e, ttl, max_entry))
+    insert_counted(s, hash, key, value, ttl, out).map_err(|e| refused(e, ttl, max_entry))
 }

@@ -807,39 +807,39 @@ where
             meta: opts.metadata.clone(),
         };
         let stripe = stripe_of(opts.scope);
-        let out = sharded.with_shard(hash, |s| {
+        // What leaves is dropped with `out`, after the lock is released.
+        let mut out = Evictions::new();
+        sharded.with_shard(hash, |s| {
             let at = s.extra.push(opts.scope, stripe, &unit, row);
             let stored = Stored {
                 value,
                 sem: Some(at),
             };
-            match insert_counted(s, hash, key, stored, opts.ttl) {
-                Ok(out) => {
+            match insert_counted(s, hash, key, stored, opts.ttl, &mut out) {
+                Ok(()) => {
                     self.unlink(&mut s.extra, &out);
                     self.bump(stripe);
-                    Ok(out)
+                    Ok(())
                 }
                 Err(e) => {
                     s.extra.remove(at, unit.len());
                     Err(insert_error(e))
                 }
             }
-        })?;
-        drop(out);
-        Ok(())
+        })
     }
 
     fn insert_plain(&self, key: K, value: V, ttl: Option<Duration>) -> Result<(), SemanticError> {
         let sharded = &self.inner.sharded;
         let hash = sharded.selector().hash(&key);
         let stored = Stored { value, sem: None };
-        let out = sharded.with_shard(hash, |s| {
-            let out = insert_counted(s, hash, key, stored, ttl).map_err(insert_error)?;
+        // What leaves is dropped with `out`, after the lock is released.
+        let mut out = Evictions::new();
+        sharded.with_shard(hash, |s| {
+            insert_counted(s, hash, key, stored, ttl, &mut out).map_err(insert_error)?;
             self.unlink(&mut s.extra, &out);
-            Ok::<_, SemanticError>(out)
-        })?;
-        drop(out);
-        Ok(())
+            Ok(())
+        })
     }
 
     /// A plain write: stores `value` under `key` *without* an embedding. If `key` had
