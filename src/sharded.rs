@@ -27,7 +27,7 @@
 //!   one, so they are not atomic snapshots while other threads write.
 //! - **Routing**: a key lives in shard `selector.shard_of(selector.hash(key))`, and its
 //!   policy was built with a clone of the selector's hasher (see
-//!   [`ShardSelector`](crate::ShardSelector)).
+//!   [`ShardSelector`]).
 //! - **Nothing leaves under a lock**: writes return what they pushed out
 //!   ([`Evictions`]), or append it to a buffer the caller owns (the `*_into` forms),
 //!   so the caller reports and drops it after the lock is released.

@@ -55,18 +55,22 @@ mod clock;
 mod core;
 mod error;
 mod ghost;
-mod lfu;
 mod list;
-mod lru;
 mod policy;
-mod prefix;
-mod s3fifo;
-mod sized;
-mod sketch;
-mod tinylfu;
-mod ttl;
 mod weigher;
 mod wheel;
+
+// The orders' modules are public for their documentation (each states its eviction
+// rule, its cost and the invariants it keeps); their items are used from the crate
+// root.
+pub mod lfu;
+pub mod lru;
+pub mod prefix;
+pub mod s3fifo;
+pub mod sized;
+pub mod sketch;
+pub mod tinylfu;
+pub mod ttl;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::core::{Builder, Core, DefaultHashBuilder, Entry, MAX_ENTRIES, Order, Slots};

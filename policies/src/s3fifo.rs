@@ -12,8 +12,9 @@
 //! - **A newcomer** goes to main if the ghost remembers its fingerprint (it was evicted
 //!   from small recently: a second chance), or while main is below its share (the cache
 //!   is filling, or entries were removed); else to small.
-//! - **Ghost** ([`Ghost`]): fingerprints of the entries evicted from small, about as
-//!   many as main's share of the entries, forgotten oldest first (per bucket of 8).
+//! - **Ghost** (8-way buckets of 32-bit fingerprints): fingerprints of the entries
+//!   evicted from small, about as many as main's share of the entries, forgotten
+//!   oldest first (per bucket of 8).
 //!
 //! The fill rule is what keeps a loop larger than the cache from missing every time
 //! (plain S3-FIFO sends every newcomer to small, where a loop's keys are evicted

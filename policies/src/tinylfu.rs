@@ -25,23 +25,23 @@
 //!   warm candidate (estimate >= 6) that loses is still admitted with probability 1/128,
 //!   from a seeded generator. With the window under its share, main's victim goes.
 //!   While the cache is not full, window overflow moves to probation unopposed.
-//! - **Second chance**: a [`Ghost`] remembers the fingerprints of recently rejected
-//!   candidates (about as many as the sketch has entries). A newcomer the ghost
-//!   remembers is *returning*: its reuse distance is short, a recency signal the
+//! - **Second chance**: a ghost (as `S3Fifo`'s) remembers the fingerprints of recently
+//!   rejected candidates (about as many as the sketch has entries). A newcomer the
+//!   ghost remembers is *returning*: its reuse distance is short, a recency signal the
 //!   sketch's halved counts may miss (web and storage traces whose working set is
 //!   slightly larger than the cache). A returning candidate that loses the contest is
 //!   admitted all the same while second chances are paying off, and main's victim is
 //!   remembered as *displaced* (in a second ghost, an eighth of the first's size).
-//!   Whether they pay off is a score, kept in `[-64, 64]`: +1 when an entry admitted
-//!   on a second chance is hit in main, -1 when a displaced key comes back (the victim
-//!   was the better bet). With a score below 1, one
-//!   returning loser in 32 still gets its second chance, so that the score can recover
-//!   when the workload changes. Loops and scans, where every key has the same
-//!   frequency, drive the score down and keep the plain rule. On `../shared/traces`
-//!   (the sim, seeds 42, 7 and 1234) second chances cut TinyLfu's shortfall against
-//!   the better of moka and quick_cache (less 0.5 points) from 29 to 31 points over
-//!   14 or 15 missed cells to 12 to 15 points over 10 to 12; p3 at 131072 entries goes
-//!   from 41.5% to 46.9%, web07 gains 1 to 3 points in every cell.
+//!   Whether they pay off is a score, kept in `[-64, 64]`: +1 when an entry admitted on
+//!   a second chance is hit in main, -1 when a displaced key comes back (the victim was
+//!   the better bet). With a score below 1, one returning loser in 32 still gets its
+//!   second chance, so that the score can recover when the workload changes. Loops and
+//!   scans, where every key has the same frequency, drive the score down and keep the
+//!   plain rule. On `../shared/traces` (the sim, seeds 42, 7 and 1234) second chances
+//!   cut TinyLfu's shortfall against the better of moka and quick_cache (less 0.5
+//!   points) from 29 to 31 points over 14 or 15 missed cells to 12 to 15 points over 10
+//!   to 12; p3 at 131072 entries goes from 41.5% to 46.9%, web07 gains 1 to 3 points in
+//!   every cell.
 //! - **Hill climbing**: hits and misses (new entries) are sampled over one sketch
 //!   period; at the end of each sample the window share moves by a step, in the same
 //!   direction as last time if the hit ratio improved and in the other one if it
@@ -53,7 +53,7 @@
 //!
 //! This follows the design of Caffeine's W-TinyLFU (Einziger, Friedman & Manes, "TinyLFU:
 //! A Highly Efficient Cache Admission Policy", and the hill climber of "Adaptive
-//! Software Cache Management", Middleware'18), written afresh for the [`Core`].
+//! Software Cache Management", Middleware'18), written afresh for the [`Core`](crate::Core).
 //!
 //! # Sizing
 //!

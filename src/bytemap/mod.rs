@@ -284,7 +284,7 @@ impl<O: BytePolicy, C: Clock> ByteMapBuilder<O, C> {
 
     /// An explicit shard count (a power of two, at most the budget). By default: one
     /// shard per 64 KiB of budget at least, up to 4 per core (see
-    /// [`shard_count_for`](crate::sharded::shard_count_for), in units of 128 bytes).
+    /// [`shard_count_for`], in units of 128 bytes).
     pub fn shards(mut self, shards: usize) -> Self {
         self.shards = Some(shards);
         self

@@ -51,7 +51,7 @@
 //!
 //! - **One critical section**: a key's value, vector and metadata change together under
 //!   its shard's lock. Every write reports what it pushed out (replaced, evicted,
-//!   expired: the policy's [`Evictions`](crate::Evictions)), and their rows are removed
+//!   expired: the policy's [`Evictions`]), and their rows are removed
 //!   before the lock is released: there are no ghost vectors.
 //! - **A vector describes its value**: a plain write ([`SemanticCache::insert`]) replaces
 //!   the entry with one that has no vector, so no search can return a value with a
