@@ -27,7 +27,7 @@ use polycache_policies::{Evicted, EvictionCause, Evictions, InsertError, Lru, Po
 use crate::builder::CacheBuilder;
 use crate::flight::{Flight, Flights};
 use crate::selector::ShardSelector;
-use crate::sharded::{Sharded, insert_counted};
+use crate::sharded::{Sharded, insert_counted, take_replaced};
 use crate::stats::CacheStats;
 
 /// The eviction listener, as stored.
@@ -277,17 +277,8 @@ where
         if out.is_empty() {
             return Ok(None);
         }
-        Ok(self.report_replaced(&mut out))
-    }
-
-    /// Reports what a write pushed out, and takes the value it replaced (if any) out of
-    /// it.
-    fn report_replaced(&self, out: &mut Evictions<K, V>) -> Option<V> {
-        self.report(out);
-        let i = out
-            .iter()
-            .position(|e| e.cause == EvictionCause::Replaced)?;
-        Some(out.swap_remove(i).value)
+        self.report(&out);
+        Ok(take_replaced(&mut out))
     }
 
     /// Removes `key` and returns its value if it was live. The listener hears of it

@@ -53,7 +53,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use polycache_policies::{
-    Clock, ConfigError, Core, Evicted, Evictions, InsertError, Policy, PrefixOrder, Weigher,
+    Clock, ConfigError, Core, Evicted, EvictionCause, Evictions, InsertError, Policy, PrefixOrder,
+    Weigher,
 };
 
 use crate::error::BuildError;
@@ -910,6 +911,16 @@ pub(crate) fn insert_counted<K, V, P: Policy<K, V>, X>(
     s.stats.inserts += 1;
     s.stats.count_evictions(&out[before..]);
     Ok(())
+}
+
+/// Takes the `Replaced` record (the old value) out of what a write reported, for the
+/// facades that hand the old value back.
+#[inline]
+pub(crate) fn take_replaced<K, V>(out: &mut Evictions<K, V>) -> Option<V> {
+    let i = out
+        .iter()
+        .position(|e| e.cause == EvictionCause::Replaced)?;
+    Some(out.remove(i).value)
 }
 
 impl<K, V, P, X> std::fmt::Debug for Sharded<K, V, P, X> {

@@ -75,7 +75,7 @@ pub use self::prepared::PreparedKey;
 use crate::error::BuildError;
 pub use crate::selector::Route;
 use crate::selector::{ShardSelector, seeded_hasher};
-use crate::sharded::{Shard, Sharded, insert_counted, shard_count_for};
+use crate::sharded::{Shard, Sharded, insert_counted, shard_count_for, take_replaced};
 use crate::stats::CacheStats;
 
 /// How a key is stored.
@@ -980,15 +980,6 @@ impl<C: Clock> ByteMap<PrefixOrder, C> {
         });
         removed
     }
-}
-
-/// Takes the `Replaced` record (the old value) out of what a write reported.
-#[inline]
-fn take_replaced(out: &mut Evictions<ByteKey, Bytes>) -> Option<Bytes> {
-    let i = out
-        .iter()
-        .position(|e| e.cause == EvictionCause::Replaced)?;
-    Some(out.remove(i).value)
 }
 
 /// Writes into a locked shard (for the entry API), appending what left to `out`.
