@@ -243,7 +243,8 @@ pub struct TinyLfuOrder {
     /// Fingerprints of the victims that second chances displaced.
     displaced: Ghost,
     /// Whether second chances pay off, in `[-SECOND_CHANCE_LIMIT, SECOND_CHANCE_LIMIT]`.
-    second_chance: i32,
+    second_chance_score: i32,
+    /// Candidates admitted on a second chance.
     second_chances: u64,
 }
 
@@ -282,7 +283,7 @@ impl TinyLfuOrder {
             rejected: 0,
             ghost: Ghost::default(),
             displaced: Ghost::default(),
-            second_chance: 0,
+            second_chance_score: 0,
             second_chances: 0,
         }
     }
@@ -445,7 +446,7 @@ impl TinyLfuOrder {
         if node.tag & RETURNING != 0 && node.queue() == PROBATION {
             // A second chance paid off.
             node.tag &= !RETURNING;
-            self.second_chance = (self.second_chance + 1).min(SECOND_CHANCE_LIMIT);
+            self.second_chance_score = (self.second_chance_score + 1).min(SECOND_CHANCE_LIMIT);
         }
         let node = *node;
         self.hits += 1;
@@ -493,7 +494,8 @@ impl TinyLfuOrder {
     #[inline]
     fn second_chance(&mut self, candidate: &TinyLfuNode) -> bool {
         candidate.tag & RETURNING != 0
-            && (self.second_chance > 0 || self.next_random() >> (64 - SECOND_CHANCE_EXPLORE) == 0)
+            && (self.second_chance_score > 0
+                || self.next_random() >> (64 - SECOND_CHANCE_EXPLORE) == 0)
     }
 
     /// Moves window overflow to probation (only while the cache has room: no contest).
@@ -642,13 +644,13 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
         self.window.push_back(slots.entries, i);
         self.window_weight += u64::from(w);
         if self.full {
-            let fp = key + 1;
+            let fp = slots.entries[i as usize].node.ghost_fp();
             if self.ghost.contains(fp) {
                 slots.entries[i as usize].node.tag |= RETURNING;
             }
             if self.displaced.contains(fp) {
                 // A victim of a second chance is back: the victim was the better bet.
-                self.second_chance = (self.second_chance - 1).max(-SECOND_CHANCE_LIMIT);
+                self.second_chance_score = (self.second_chance_score - 1).max(-SECOND_CHANCE_LIMIT);
             }
         }
         if self.sketch.increment(u64::from(key)) {
