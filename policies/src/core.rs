@@ -186,6 +186,15 @@ pub trait Order<K, V> {
     /// Entry `i` was read (or written again) and is live.
     fn on_access(&mut self, slots: &mut Slots<'_, K, V, Self::Node>, i: u32, hash: u64);
 
+    /// A write replaced entry `i`'s value with one of another weight (now
+    /// [`Slots::weight`]; it was `old`), and it still fits: [`Order::on_access`]
+    /// follows. An order that accounts weights by segment re-accounts here, so that
+    /// its hit path need not compare weights. Nothing by default.
+    #[inline]
+    fn on_reweigh(&mut self, slots: &mut Slots<'_, K, V, Self::Node>, i: u32, old: u64) {
+        let _ = (slots, i, old);
+    }
+
     /// `true` when [`Order::on_shared_access`] records a hit through `&self` (relaxed
     /// atomics in the node), so that [`Policy::get_shared_hashed`] records accesses and
     /// the sharded layer may serve hits under a shared lock. `false` by default: the
@@ -702,6 +711,9 @@ where
                 self.order.on_insert(&mut slots!(self), i, hash);
             } else {
                 self.set_deadline(i, deadline, now.unwrap_or(0));
+                if old_weight != weight {
+                    self.order.on_reweigh(&mut slots!(self), i, old_weight);
+                }
                 self.order.on_access(&mut slots!(self), i, hash);
             }
             return Ok(());

@@ -11,11 +11,14 @@
 //!   over its share, at the next eviction (lazily: a hit does no demotion).
 //! - Every new entry and every hit is counted in a [`FrequencySketch`] (4-bit counters,
 //!   depth 4, one 64-byte block per key, no doorkeeper, halved every `10 ×` capacity
-//!   samples). A hit counts at once toward the sample period but its increment waits
-//!   in the entry's node (4 bits) and reaches the counters 16 at a time, or when the
-//!   entry leaves; an entry's popularity is the sketch's estimate plus what its node
-//!   holds. So 15 hits in 16 touch no sketch memory, and a hit costs about what an
-//!   `Lru` hit costs (the sketch's block is a cache miss of its own).
+//!   samples). A hit counts at once toward the sample period (a countdown that runs
+//!   out when the sketch is due to age or the climber to step) but its increment
+//!   waits in the entry's node (4 bits) and reaches the counters 16 at a time, or when
+//!   the entry leaves; an entry's popularity is the sketch's estimate plus what its
+//!   node holds. So 15 hits in 16 touch no sketch memory, and a common hit is a tag
+//!   add, one test, a list move and a decrement: 1.4x the instructions of an `Lru` hit
+//!   (`COLUMN=2 benches/compare/cachegrind.sh 0 2`; the sketch's block is a cache
+//!   miss of its own).
 //! - When the cache is full, the core asks for a victim. If the window is at or over its
 //!   share, its least recent entry (the *candidate*) competes with main's least recent
 //!   (probation's front, else protected's): the candidate is admitted to probation only
@@ -74,6 +77,8 @@
 //! # Invariants (checked by [`Order::validate`])
 //!
 //! - every entry is in exactly one of the three lists, the one its node names;
+//! - the requests counted but not yet handed to the sketch are fewer than the samples
+//!   left to its next aging (so it ages on time);
 //! - each segment's weight is the sum of its members' recorded weights;
 //! - `window_max + main_max == capacity` and `protected_max <= main_max`.
 //!
@@ -146,6 +151,8 @@ const PENDING_MASK: u32 = 15 << 2;
 /// when it came in; in probation, it was admitted on a second chance and has not been
 /// hit since.
 const RETURNING: u32 = 1 << 6;
+// `on_access` relies on a 16th pending hit carrying into the flag.
+const _: () = assert!(PENDING_MASK + PENDING_ONE == RETURNING);
 /// The sketch key's shift in a node's tag.
 const KEY_SHIFT: u32 = 7;
 
@@ -228,8 +235,19 @@ pub struct TinyLfuOrder {
     rng: u64,
     /// Set by the first eviction: the cache has been full.
     full: bool,
-    hits: u64,
+    /// Requests (hits and new entries) in the climber's current sample, up to the
+    /// last [`TinyLfuOrder::flush`].
+    requests: u64,
+    /// New entries in the climber's current sample.
     misses: u64,
+    /// Requests left before the bookkeeping of [`TinyLfuOrder::tick`] is due: the
+    /// fewer of the sketch's samples to its next aging and the requests to the end of
+    /// the climber's sample (1 while a window resize is pending). A hit only counts it
+    /// down.
+    countdown: u64,
+    /// The countdown's value when it was armed: `countdown_span - countdown` requests
+    /// are not yet handed to the sketch and the climber.
+    countdown_span: u64,
     prev_hit_rate: f64,
     step: f64,
     /// Window resizing still to do, in weight: positive grows the window.
@@ -259,7 +277,7 @@ impl TinyLfuOrder {
     /// An order whose sketch hash and admission coin come from `seed`: two caches with
     /// the same seed, hasher and operations behave identically.
     pub fn with_seed(seed: u64) -> Self {
-        TinyLfuOrder {
+        let mut order = TinyLfuOrder {
             window: List::new(),
             probation: List::new(),
             protected: List::new(),
@@ -273,8 +291,10 @@ impl TinyLfuOrder {
             seed,
             rng: seed | 1,
             full: false,
-            hits: 0,
+            requests: 0,
             misses: 0,
+            countdown: 1,
+            countdown_span: 1,
             prev_hit_rate: 0.0,
             step: 0.0,
             pending: 0,
@@ -285,7 +305,9 @@ impl TinyLfuOrder {
             displaced: Ghost::default(),
             second_chance_score: 0,
             second_chances: 0,
-        }
+        };
+        order.arm();
+        order
     }
 
     /// An order already sized for `capacity` (the core resizes it to its own capacity
@@ -307,9 +329,13 @@ impl TinyLfuOrder {
         self.protected_max = (u128::from(main) * u128::from(PROTECTED_TENTHS) / 10) as u64;
         self.step = -STEP_FRACTION * capacity as f64;
         self.pending = 0;
+        // The requests not yet handed in cannot have been due to age the old sketch
+        // (the countdown would have run out): the climber still counts them.
+        self.requests += self.countdown_span - self.countdown;
         self.sketch = FrequencySketch::new(capacity.min(INITIAL_SKETCH), self.seed);
         self.sample_period = self.sketch.sample_period();
         self.size_ghosts();
+        self.arm();
     }
 
     /// Sizes the ghosts from the sketch's entries (so from the entries held, not from
@@ -349,7 +375,9 @@ impl TinyLfuOrder {
         self.window_weight + self.probation_weight + self.protected_weight
     }
 
-    /// The frequency sketch.
+    /// The frequency sketch. Its [sample count](FrequencySketch::samples) lags behind
+    /// by the requests counted since the order last handed them in (fewer than the
+    /// samples left to its next aging, which happens on time).
     pub fn sketch(&self) -> &FrequencySketch {
         &self.sketch
     }
@@ -406,11 +434,11 @@ impl TinyLfuOrder {
         (self.sketch.estimate(node.key()) + node.pending()).min(15)
     }
 
-    /// Counts a hit on entry `i`: a sample for the sketch's period at once, and in
-    /// its node's pending hits, which reach the sketch's counters 16 at a time (or
-    /// when the entry leaves). A hit thus touches no sketch memory 15 times in 16: the
-    /// sketch's block is a cache miss of its own, about 10 ns on a 1K cache, which
-    /// would double the cost of a hit.
+    /// Counts a hit on entry `i` in its node's pending hits, which reach the sketch's
+    /// counters 16 at a time (or when the entry leaves). A hit thus touches no sketch
+    /// memory 15 times in 16: the sketch's block is a cache miss of its own, about 10
+    /// ns on a 1K cache, which would double the cost of a hit. (The hit counts toward
+    /// the sketch's sample period through [`TinyLfuOrder::count_request`].)
     #[inline]
     fn count_hit<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32) {
         let node = &mut slots.entries[i as usize].node;
@@ -421,9 +449,55 @@ impl TinyLfuOrder {
         } else {
             node.tag += PENDING_ONE;
         }
-        if self.sketch.sample() {
+    }
+
+    /// Counts one request (a hit or a new entry) for the sketch's sample period and
+    /// the climber's sample: a decrement, and the bookkeeping when it is due.
+    #[inline(always)]
+    fn count_request<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
+        self.countdown -= 1;
+        if self.countdown == 0 {
+            self.tick(slots);
+        }
+    }
+
+    /// The countdown ran out (or the sketch grew): hand the requests counted to the
+    /// sketch and the climber, take a climbing step if one is due, and re-arm.
+    #[cold]
+    #[inline(never)]
+    fn tick<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
+        self.flush(slots);
+        if self.full && (self.pending != 0 || self.requests >= self.sample_period) {
+            self.climb_step(slots);
+        }
+        self.arm();
+    }
+
+    /// Hands the requests counted since the countdown was armed to the sketch (which
+    /// ages, with the nodes' pending hits, if its period is over: the countdown never
+    /// runs past that) and to the climber.
+    fn flush<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
+        let n = self.countdown_span - self.countdown;
+        self.countdown_span = self.countdown;
+        self.requests += n;
+        if n > 0 && self.sketch.sample_many(n) {
             self.aged(slots);
         }
+    }
+
+    /// Arms the countdown (see its field) from a flushed state.
+    fn arm(&mut self) {
+        let mut n = self.sketch.samples_to_aging();
+        if self.full {
+            let climb = if self.pending != 0 {
+                1
+            } else {
+                self.sample_period.saturating_sub(self.requests).max(1)
+            };
+            n = n.min(climb);
+        }
+        self.countdown = n;
+        self.countdown_span = n;
     }
 
     /// The sketch halved its counters: halve every node's pending hits too. O(entries),
@@ -440,7 +514,6 @@ impl TinyLfuOrder {
     /// a node whose pending hits are due to the sketch, or a weight change.
     #[inline(never)]
     fn access_slow<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32) {
-        self.reweigh(slots, i);
         self.count_hit(slots, i);
         let node = &mut slots.entries[i as usize].node;
         if node.tag & RETURNING != 0 && node.queue() == PROBATION {
@@ -449,7 +522,6 @@ impl TinyLfuOrder {
             self.second_chance_score = (self.second_chance_score + 1).min(SECOND_CHANCE_LIMIT);
         }
         let node = *node;
-        self.hits += 1;
         match node.queue() {
             WINDOW => {
                 self.window.move_to_back(slots.entries, i);
@@ -466,7 +538,7 @@ impl TinyLfuOrder {
             }
             _ => self.protected.move_to_back(slots.entries, i),
         }
-        self.climb(slots);
+        self.count_request(slots);
     }
 
     /// Whether `candidate` should replace `victim` in main.
@@ -523,21 +595,14 @@ impl TinyLfuOrder {
         }
     }
 
-    /// Counts a request for the hill climber and, at the end of a sample, picks the
-    /// next window adjustment; then carries out (part of) any pending adjustment.
-    #[inline(always)]
-    fn climb<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
-        if self.full && (self.pending != 0 || self.hits + self.misses >= self.sample_period) {
-            self.climb_step(slots);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
+    /// At the end of the climber's sample, picks the next window adjustment; then
+    /// carries out (part of) any pending adjustment. Called by `tick` when either is
+    /// due.
     fn climb_step<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
-        let requests = self.hits + self.misses;
+        let requests = self.requests;
         if requests >= self.sample_period {
-            let hit_rate = self.hits as f64 / requests as f64;
+            let hits = requests - self.misses;
+            let hit_rate = hits as f64 / requests as f64;
             let change = hit_rate - self.prev_hit_rate;
             let amount = if change >= 0.0 { self.step } else { -self.step };
             self.step = if change.abs() >= RESTART_THRESHOLD {
@@ -547,7 +612,7 @@ impl TinyLfuOrder {
             };
             self.prev_hit_rate = hit_rate;
             self.pending = amount as i64;
-            self.hits = 0;
+            self.requests = 0;
             self.misses = 0;
         }
         if self.pending > 0 {
@@ -611,20 +676,6 @@ impl TinyLfuOrder {
         self.window_max += quota;
         self.pending = if done { 0 } else { -(quota as i64) };
     }
-
-    /// Re-accounts entry `i` if the core changed its weight (a write of a new value).
-    #[inline]
-    fn reweigh<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32) {
-        let w = slots.weight(i) as u32;
-        let node = &mut slots.entries[i as usize].node;
-        if node.weight != w {
-            let old = u64::from(node.weight);
-            node.weight = w;
-            let q = node.queue();
-            let (_, weight) = self.list(q);
-            *weight = *weight - old + u64::from(w);
-        }
-    }
 }
 
 impl<K, V> Order<K, V> for TinyLfuOrder {
@@ -653,39 +704,51 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
                 self.second_chance_score = (self.second_chance_score - 1).max(-SECOND_CHANCE_LIMIT);
             }
         }
-        if self.sketch.increment(u64::from(key)) {
-            self.aged(slots);
-        }
+        self.sketch.add(u64::from(key), 1);
         self.misses += 1;
+        self.countdown -= 1;
         let len = slots.len() as u64;
         if len > self.sketch.entries() && self.sketch.entries() < self.capacity {
+            // The counted requests belong to the old period.
+            self.flush(slots);
             self.sketch
                 .grow_to(len.saturating_mul(2).min(self.capacity));
             self.sample_period = self.sketch.sample_period();
             self.size_ghosts();
+            self.tick(slots);
+        } else if self.countdown == 0 {
+            self.tick(slots);
         }
-        self.climb(slots);
         self.balance_window(slots);
     }
 
     /// A hit. The common case (a protected entry, nothing to hand the sketch, no
-    /// weight change, no climber step) is a tag update and one list move, like an
-    /// `Lru` hit; the rest is out of line.
+    /// bookkeeping due) is a tag update, one list move and a decrement, like an `Lru`
+    /// hit; the rest is out of line.
     #[inline(always)]
     fn on_access(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32, _: u64) {
-        let w = slots.weight(i) as u32;
         let node = &mut slots.entries[i as usize].node;
-        let tag = node.tag;
-        if tag & QUEUE_MASK != PROTECTED || tag & PENDING_MASK == PENDING_MASK || node.weight != w {
+        // One more pending hit, and one test for the common case: the flag bit sits
+        // just above the pending bits and is never set in a protected node, so the add
+        // leaves it clear unless the pending hits were already 15 (they carry into it).
+        let tag = node.tag.wrapping_add(PENDING_ONE);
+        if tag & (QUEUE_MASK | RETURNING) != PROTECTED {
             return self.access_slow(slots, i);
         }
-        node.tag = tag + PENDING_ONE;
+        node.tag = tag;
         self.protected.move_to_back(slots.entries, i);
-        self.hits += 1;
-        if self.sketch.sample() {
-            self.aged(slots);
-        }
-        self.climb(slots);
+        self.count_request(slots);
+    }
+
+    /// Re-accounts entry `i`, whose value a write replaced with one of another weight.
+    #[inline]
+    fn on_reweigh(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32, _: u64) {
+        let w = slots.weight(i) as u32;
+        let node = &mut slots.entries[i as usize].node;
+        let old = u64::from(node.weight);
+        node.weight = w;
+        let (_, weight) = self.list(node.queue());
+        *weight = *weight - old + u64::from(w);
     }
 
     #[inline]
@@ -706,15 +769,17 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
 
     fn victim(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) -> Option<u32> {
         if !self.full {
+            self.flush(slots);
             self.full = true;
             // The climber samples the full cache only.
-            self.hits = 0;
+            self.requests = 0;
             self.misses = 0;
             if self.capacity == 0 {
                 // Never told: the weight held now is (about) the budget.
                 self.configure(self.weight());
                 self.balance_window(slots);
             }
+            self.arm();
         }
         let candidate = if self.window_weight >= self.window_max {
             self.window.front()
@@ -800,6 +865,19 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
                 return Err(format!("{name} weighs {sum}, accounted {weight}"));
             }
             members += list.len();
+        }
+        if self.countdown == 0 || self.countdown > self.countdown_span {
+            return Err(format!(
+                "countdown {} of {}",
+                self.countdown, self.countdown_span
+            ));
+        }
+        let counted = self.countdown_span - self.countdown;
+        if counted >= self.sketch.samples_to_aging() {
+            return Err(format!(
+                "{counted} requests held back from a sketch due to age in {}",
+                self.sketch.samples_to_aging()
+            ));
         }
         self.ghost.validate()?;
         self.displaced.validate()?;
