@@ -8,7 +8,7 @@ use bytes::Bytes;
 use polycache::bytemap::{ByteMap, BytePolicy, ENTRY_OVERHEAD};
 use polycache::policies::S3FifoOrder;
 
-use crate::{median, mix, parallel, print_table, runs, zipf_trace};
+use crate::{flag, median, mix, parallel, print_table, runs, zipf_trace};
 
 const ENTRIES: u64 = 100_000;
 const VALUE: usize = 100;
@@ -204,9 +204,18 @@ pub(crate) fn main() {
     let mut results = vec![vec![(0.0, 0.0); columns.len()]; NAMES.len()];
     // Interleaved runs, as in the typed section.
     let mut samples = vec![vec![Vec::new(); columns.len()]; NAMES.len()];
+    // For profiling, as in the typed section: `--only N` runs row N alone, `--column C`
+    // column C alone.
+    let (only, only_column) = (flag("--only"), flag("--column"));
     for _ in 0..runs {
         for (c, &(_, which, threads)) in columns.iter().enumerate() {
+            if only_column.is_some_and(|o| o != c) {
+                continue;
+            }
             for (i, row) in results.iter_mut().enumerate() {
+                if only.is_some_and(|o| o != i) {
+                    continue;
+                }
                 let cache = make(i);
                 let m = match which {
                     'c' => {
@@ -223,7 +232,9 @@ pub(crate) fn main() {
     }
     for (row, samples) in results.iter_mut().zip(samples) {
         for (cell, s) in row.iter_mut().zip(samples) {
-            cell.0 = median(s);
+            if !s.is_empty() {
+                cell.0 = median(s);
+            }
         }
     }
     let heads: Vec<&str> = columns.iter().map(|c| c.0).collect();
