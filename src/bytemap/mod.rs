@@ -16,8 +16,9 @@
 //!
 //! # Model
 //!
-//! - **Keys** are byte slices, stored as `Box<[u8]>`. The empty key is a key like any
-//!   other (allowed).
+//! - **Keys** are byte slices, stored as [`ByteKey`]: inside the entry up to
+//!   [`INLINE_KEY_BYTES`] (no allocation, no pointer to follow on a look-up), on the
+//!   heap beyond. The empty key is a key like any other (allowed).
 //! - **Values** are [`Bytes`]: refcounted, so [`ByteMap::get_owned`] clones the handle
 //!   (an atomic increment, no copy) under the shard lock and returns it after the lock
 //!   is released; [`ByteMap::get_with`] lends the bytes to a closure instead.
@@ -54,6 +55,7 @@
 //!   that every key is in the shard its route names.
 
 mod entry;
+mod key;
 mod policy;
 mod prepared;
 
@@ -70,6 +72,7 @@ use polycache_policies::{
 pub use bytes::{Bytes, BytesMut};
 
 pub use self::entry::{Entry, OccupiedEntry, VacantEntry};
+pub use self::key::{ByteKey, INLINE_KEY_BYTES};
 pub use self::policy::BytePolicy;
 pub use self::prepared::PreparedKey;
 use crate::error::BuildError;
@@ -77,9 +80,6 @@ pub use crate::selector::Route;
 use crate::selector::{ShardSelector, seeded_hasher};
 use crate::sharded::{Shard, Sharded, insert_counted, shard_count_for, take_replaced};
 use crate::stats::CacheStats;
-
-/// How a key is stored.
-pub type ByteKey = Box<[u8]>;
 
 /// The fixed cost, in bytes, added to every entry's weight on top of its key and value:
 /// the arena entry (key and value handles, the policy's node), its table slot, weight
