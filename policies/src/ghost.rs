@@ -51,7 +51,17 @@ impl Ghost {
 
     /// Makes room for about `bound` fingerprints: grows (never shrinks) to the bound
     /// rounded up to a power of two.
+    /// Cheap when the bound does not grow (an order may call it on every eviction).
+    #[inline]
     pub(crate) fn set_bound(&mut self, bound: usize) {
+        if bound.max(1) > self.buckets.len() * WAYS {
+            self.grow(bound);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, bound: usize) {
         let want = bound.max(WAYS).next_power_of_two() / WAYS;
         if want <= self.buckets.len() {
             return;
