@@ -125,9 +125,9 @@ const STEP_DECAY: f64 = 0.98;
 const RESTART_THRESHOLD: f64 = 0.05;
 /// The sketch starts at most this large, and grows with the entries.
 const INITIAL_SKETCH: u64 = 1024;
-/// Hill climbing: the fewest requests in one sample (the sketch period of a sketch of
-/// [`INITIAL_SKETCH`] entries): fewer make the sampled hit ratio follow the trace's
-/// phases rather than the window (see the module docs).
+/// Hill climbing: the fewest requests in one sample (10,240: the sketch period of a
+/// sketch of 1,024 entries, the size it starts at): fewer make the sampled hit ratio
+/// follow the trace's phases rather than the window (see the module docs).
 pub const CLIMB_SAMPLE_MIN: u64 = SAMPLES_PER_ENTRY * INITIAL_SKETCH;
 /// Second chances: the score's bound (the evidence it can hold either way).
 const SECOND_CHANCE_LIMIT: i32 = 64;
