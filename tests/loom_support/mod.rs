@@ -3,7 +3,7 @@
 //! many interleavings were explored.
 
 /// Checks `f` under loom; see the module docs.
-pub fn model<F: Fn() + Sync + Send + 'static>(default_bound: usize, f: F) {
+pub(crate) fn model<F: Fn() + Sync + Send + 'static>(default_bound: usize, f: F) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(default_bound);
