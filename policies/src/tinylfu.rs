@@ -348,8 +348,8 @@ impl TinyLfuOrder {
         self.step = STEP_FRACTION * capacity as f64;
         self.pending = 0;
         // The requests not yet handed in cannot have been due to age the old sketch
-        // (the countdown would have run out): the climber still counts them.
-        self.requests += self.countdown_span - self.countdown;
+        // (the countdown would have run out): only the climber still counts them.
+        self.take_counted();
         self.sketch = FrequencySketch::new(capacity.min(INITIAL_SKETCH), self.seed);
         self.sample_period = self.climb_sample();
         self.size_ghosts();
@@ -501,12 +501,19 @@ impl TinyLfuOrder {
     /// ages, with the nodes' pending hits, if its period is over: the countdown never
     /// runs past that) and to the climber.
     fn flush<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
-        let n = self.countdown_span - self.countdown;
-        self.countdown_span = self.countdown;
-        self.requests += n;
+        let n = self.take_counted();
         if n > 0 && self.sketch.sample_many(n) {
             self.aged(slots);
         }
+    }
+
+    /// Takes the requests counted since the countdown was armed: the climber's sample
+    /// gets them, and they are returned for the sketch.
+    fn take_counted(&mut self) -> u64 {
+        let n = self.countdown_span - self.countdown;
+        self.countdown_span = self.countdown;
+        self.requests += n;
+        n
     }
 
     /// Arms the countdown (see its field) from a flushed state.
@@ -535,7 +542,7 @@ impl TinyLfuOrder {
     }
 
     /// A hit that is not the common case of `on_access`: a window or probation entry,
-    /// a node whose pending hits are due to the sketch, or a weight change.
+    /// or a node whose pending hits are due to the sketch.
     #[inline(never)]
     fn access_slow<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32) {
         self.count_hit(slots, i);

@@ -519,14 +519,15 @@ fn reference_mode(args: &Args, dir: &Path) -> Result<bool, String> {
                 .flatten();
             let cell = format!("{name}@{cap}");
             let target = target(row, published);
-            if let (Some(t), Some(target)) = (tinylfu(&r, cap), target) {
+            let bare_hit = tinylfu(&r, cap);
+            let sharded_hit = hit_ratio(&r, Kind::ShardedTinyLfu, cap);
+            if let (Some(t), Some(target)) = (bare_hit, target) {
                 bare.add(&cell, "TinyLfu", t, target);
             }
-            if let (Some(s), Some(target)) = (hit_ratio(&r, Kind::ShardedTinyLfu, cap), target) {
+            if let (Some(s), Some(target)) = (sharded_hit, target) {
                 sharded.add(&cell, "Sharded<TinyLfu>", s, target);
             }
-            if let (Some(t), Some(s)) = (tinylfu(&r, cap), hit_ratio(&r, Kind::ShardedTinyLfu, cap))
-            {
+            if let (Some(t), Some(s)) = (bare_hit, sharded_hit) {
                 if s < t - 1.0 {
                     sharded_gaps.push(format!("{cell}: {:+.2}", s - t));
                 }
