@@ -8,7 +8,7 @@ use bytes::Bytes;
 use polycache::bytemap::{ByteMap, BytePolicy, ENTRY_OVERHEAD};
 use polycache::policies::S3FifoOrder;
 
-use crate::{flag, median, mix, parallel, print_table, runs, zipf_trace};
+use crate::{interleaved, mix, parallel, print_table, runs, zipf_trace};
 
 const ENTRIES: u64 = 100_000;
 const VALUE: usize = 100;
@@ -201,42 +201,15 @@ pub(crate) fn main() {
         ("(e) insert_slice 1 thr", 'e', 1),
         ("(e) 2 thr", 'e', 2),
     ];
-    let mut results = vec![vec![(0.0, 0.0); columns.len()]; NAMES.len()];
-    // Interleaved runs, as in the typed section.
-    let mut samples = vec![vec![Vec::new(); columns.len()]; NAMES.len()];
-    // For profiling, as in the typed section: `--only N` runs row N alone, `--column C`
-    // column C alone.
-    let (only, only_column) = (flag("--only"), flag("--column"));
-    for _ in 0..runs {
-        for (c, &(_, which, threads)) in columns.iter().enumerate() {
-            if only_column.is_some_and(|o| o != c) {
-                continue;
-            }
-            for (i, row) in results.iter_mut().enumerate() {
-                if only.is_some_and(|o| o != i) {
-                    continue;
-                }
-                let cache = make(i);
-                let m = match which {
-                    'c' => {
-                        let (m, h) = mixed(&*cache, &big[..threads]);
-                        row[c].1 = h;
-                        m
-                    }
-                    'd' => reads(&*cache, &warm[..threads]),
-                    _ => writes(&*cache, &big[..threads]),
-                };
-                samples[i][c].push(m);
-            }
+    let results = interleaved(runs, columns.len(), NAMES.len(), |c, i| {
+        let (_, which, threads) = columns[c];
+        let cache = make(i);
+        match which {
+            'c' => mixed(&*cache, &big[..threads]),
+            'd' => (reads(&*cache, &warm[..threads]), 1.0),
+            _ => (writes(&*cache, &big[..threads]), 1.0),
         }
-    }
-    for (row, samples) in results.iter_mut().zip(samples) {
-        for (cell, s) in row.iter_mut().zip(samples) {
-            if !s.is_empty() {
-                cell.0 = median(s);
-            }
-        }
-    }
+    });
     let heads: Vec<&str> = columns.iter().map(|c| c.0).collect();
     print_table(&NAMES, &heads, &results, QUICK_ROW, "(c) hit ratio 1 thr");
 }

@@ -317,6 +317,41 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Runs `measure(column, row)` `runs` times for every cell and returns
+/// `results[row][column] = (median Mops/s, hit ratio of the last run)`; a cell not run
+/// stays `(0.0, 0.0)`. Runs are interleaved (every cache once per round, round after
+/// round) so that a slow spell of a shared machine falls on all caches alike, not on
+/// one. For profiling, `--only N` runs row N alone and `--column C` column C alone
+/// (the ratios are then meaningless; neither runs the ByteMap section after the typed
+/// one).
+fn interleaved(
+    runs: usize,
+    columns: usize,
+    rows: usize,
+    mut measure: impl FnMut(usize, usize) -> (f64, f64),
+) -> Vec<Vec<(f64, f64)>> {
+    let (only, only_column) = (flag("--only"), flag("--column"));
+    let mut results = vec![vec![(0.0, 0.0); columns]; rows];
+    let mut samples = vec![vec![Vec::new(); columns]; rows];
+    for _ in 0..runs {
+        for c in (0..columns).filter(|&c| only_column.is_none_or(|o| o == c)) {
+            for i in (0..rows).filter(|&i| only.is_none_or(|o| o == i)) {
+                let (m, hit) = measure(c, i);
+                samples[i][c].push(m);
+                results[i][c].1 = hit;
+            }
+        }
+    }
+    for (row, samples) in results.iter_mut().zip(samples) {
+        for (cell, s) in row.iter_mut().zip(samples) {
+            if !s.is_empty() {
+                cell.0 = median(s);
+            }
+        }
+    }
+    results
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--bytemap") {
         bytemap::main();
@@ -341,45 +376,18 @@ fn main() {
         ("(b) 1 thread", 'b', 1),
         ("(b) 2 threads", 'b', 2),
     ];
-    // results[cache][column] = (Mops/s, hit ratio)
-    let mut results = vec![vec![(0.0, 0.0); columns.len()]; NAMES.len()];
-    // For profiling: `--only N` runs cache N alone and `--column C` column C alone (the
-    // ratios are then meaningless), and neither runs the ByteMap section.
-    let (only, only_column) = (flag("--only"), flag("--column"));
-    // Runs are interleaved (every cache once per round, round after round) so that a
-    // slow spell of a shared machine falls on all caches alike, not on one.
-    let mut samples = vec![vec![Vec::new(); columns.len()]; NAMES.len()];
-    for _ in 0..runs {
-        for (c, &(_, which, threads)) in columns.iter().enumerate() {
-            if only_column.is_some_and(|o| o != c) {
-                continue;
-            }
-            for (i, row) in results.iter_mut().enumerate() {
-                if only.is_some_and(|o| o != i) {
-                    continue;
-                }
-                let cache = make(i)();
-                if which == 'a' {
-                    let (m, h) = (cache.run_a)(&traces_a[..threads]);
-                    samples[i][c].push(m);
-                    row[c].1 = h;
-                } else {
-                    samples[i][c].push((cache.run_b)(&traces_b[..threads]));
-                    row[c].1 = 1.0;
-                }
-            }
+    let results = interleaved(runs, columns.len(), NAMES.len(), |c, i| {
+        let (_, which, threads) = columns[c];
+        let cache = make(i)();
+        if which == 'a' {
+            (cache.run_a)(&traces_a[..threads])
+        } else {
+            ((cache.run_b)(&traces_b[..threads]), 1.0)
         }
-    }
-    for (row, samples) in results.iter_mut().zip(samples) {
-        for (cell, s) in row.iter_mut().zip(samples) {
-            if !s.is_empty() {
-                cell.0 = median(s);
-            }
-        }
-    }
+    });
     let heads: Vec<&str> = columns.iter().map(|c| c.0).collect();
     print_table(&NAMES, &heads, &results, QUICK_ROW, "(a) hit ratio 1 thr");
-    if only.is_none() && only_column.is_none() {
+    if flag("--only").is_none() && flag("--column").is_none() {
         println!();
         bytemap::main();
     }
