@@ -17,15 +17,22 @@
 //!
 //! # Size
 //!
-//! The slot count is the bound rounded up to a power of two (at least 8, one bucket),
-//! so 4 to 8 bytes per remembered fingerprint. When the bound outgrows it, the buckets double,
-//! re-adding the fingerprints oldest first; they never shrink (a smaller bound keeps
-//! the slots it has).
+//! The slot count is the bound rounded up to a whole bucket (8 slots, at least one
+//! bucket): 4 bytes per remembered fingerprint. The bucket count need not be a power of
+//! two: a fingerprint's bucket is `fp * buckets >> 32` (its high bits scaled to the
+//! count), so the ghost remembers as many fingerprints as it is asked to, not up to
+//! twice as many. That size is the ghost's one tuning knob, and rounding it to a power
+//! of two made hit ratios jump at capacities that cross one (`S3Fifo`'s remembered
+//! anywhere from 1 to 2 times main's entries, depending on the capacity).
+//!
+//! When the bound outgrows the slots, the buckets grow, to the bound or by a quarter,
+//! whichever is more (so a bound that creeps up one entry at a time costs amortized
+//! O(1)), re-adding the fingerprints oldest first; they never shrink (a smaller bound
+//! keeps the slots it has).
 //!
 //! # Invariants (checked by [`Ghost::validate`])
 //!
-//! - the bucket count is 0 or a power of two;
-//! - every fingerprint sits in the bucket its low bits name;
+//! - every fingerprint sits in the bucket its high bits name;
 //! - in a bucket, the empty slots come after the fingerprints.
 
 /// Slots per bucket.
@@ -44,14 +51,16 @@ pub(crate) struct Ghost {
 }
 
 impl Ghost {
+    /// The bucket of `fp`: its high bits scaled to the bucket count (Lemire's
+    /// multiply-shift range reduction), so any count works.
     #[inline]
     fn bucket_of(&self, fp: u32) -> usize {
-        fp as usize & (self.buckets.len() - 1)
+        ((u64::from(fp) * self.buckets.len() as u64) >> 32) as usize
     }
 
-    /// Makes room for about `bound` fingerprints: grows (never shrinks) to the bound
-    /// rounded up to a power of two.
-    /// Cheap when the bound does not grow (an order may call it on every eviction).
+    /// Makes room for `bound` fingerprints (rounded up to a whole bucket): grows, never
+    /// shrinks. Cheap when the bound does not grow (an order may call it on every
+    /// eviction).
     #[inline]
     pub(crate) fn set_bound(&mut self, bound: usize) {
         if bound.max(1) > self.buckets.len() * WAYS {
@@ -62,7 +71,10 @@ impl Ghost {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, bound: usize) {
-        let want = bound.max(WAYS).next_power_of_two() / WAYS;
+        let want = bound
+            .div_ceil(WAYS)
+            .max(1)
+            .max(self.buckets.len() + self.buckets.len() / 4);
         if want <= self.buckets.len() {
             return;
         }
@@ -97,6 +109,12 @@ impl Ghost {
         !self.buckets.is_empty() && self.buckets[self.bucket_of(fp)].0.contains(&fp)
     }
 
+    /// How many fingerprints it can hold.
+    #[cfg(test)]
+    pub(crate) fn slots(&self) -> usize {
+        self.buckets.len() * WAYS
+    }
+
     /// Forgets every fingerprint (the slots stay).
     pub(crate) fn clear(&mut self) {
         self.buckets.fill(Bucket::default());
@@ -104,10 +122,6 @@ impl Ghost {
 
     /// Checks the invariants in the module docs.
     pub(crate) fn validate(&self) -> Result<(), String> {
-        let n = self.buckets.len();
-        if n != 0 && !n.is_power_of_two() {
-            return Err(format!("ghost has {n} buckets, not a power of two"));
-        }
         for (b, Bucket(bucket)) in self.buckets.iter().enumerate() {
             let used = bucket.iter().take_while(|&&fp| fp != 0).count();
             if bucket[used..].iter().any(|&fp| fp != 0) {
@@ -133,41 +147,65 @@ mod tests {
         ghost.insert(5); // before any bound: ignored
         assert!(!ghost.contains(5));
         let mut model: Vec<Vec<u32>> = Vec::new();
+        // The documented bucket of a fingerprint among `n`.
+        let bucket = |fp: u32, n: usize| ((u64::from(fp) * n as u64) >> 32) as usize;
         let mut state = 7u64;
         for step in 0..20_000u32 {
             if step % 5000 == 0 {
                 // Grow the bound now and then; the model re-adds oldest first.
-                let bound = [3usize, 50, 10, 200][(step / 5000) as usize];
-                let want = bound.max(WAYS).next_power_of_two() / WAYS;
+                ghost.set_bound([3usize, 50, 10, 200][(step / 5000) as usize]);
+                let want = ghost.slots() / WAYS;
                 if want > model.len() {
                     let old = std::mem::replace(&mut model, vec![Vec::new(); want]);
                     for age in (0..WAYS).rev() {
                         for b in &old {
                             if let Some(&fp) = b.get(age) {
-                                model[fp as usize % want].insert(0, fp);
-                                model[fp as usize % want].truncate(WAYS);
+                                model[bucket(fp, want)].insert(0, fp);
+                                model[bucket(fp, want)].truncate(WAYS);
                             }
                         }
                     }
                 }
-                ghost.set_bound(bound);
             }
             state = state
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
-            let fp = ((state >> 33) % 300) as u32 + 1;
-            let b = fp as usize % model.len();
+            // 300 distinct fingerprints spread over all 32 bits (an odd multiplier is a
+            // bijection, so none is 0).
+            let spread = |x: u64| ((x % 300) as u32 + 1).wrapping_mul(0x9E37_79B1);
+            let fp = spread(state >> 33);
+            let b = bucket(fp, model.len());
             model[b].insert(0, fp);
             model[b].truncate(WAYS);
             ghost.insert(fp);
-            let probe = ((state >> 13) % 300) as u32 + 1;
-            let want = model[probe as usize % model.len()].contains(&probe);
+            let probe = spread(state >> 13);
+            let want = model[bucket(probe, model.len())].contains(&probe);
             assert_eq!(ghost.contains(probe), want, "step {step}");
             ghost.validate().unwrap();
         }
         ghost.clear();
         assert!(!ghost.contains(1));
         ghost.validate().unwrap();
+    }
+
+    /// The slots are the bound rounded up to a whole bucket; a bound that creeps up
+    /// grows them by a quarter at least; a smaller bound keeps them.
+    #[test]
+    fn sized_to_the_bound() {
+        let mut ghost = Ghost::default();
+        assert_eq!(ghost.slots(), 0);
+        for (bound, slots) in [
+            (0, 8),
+            (3, 8),
+            (50, 56),
+            (10, 56),
+            (200, 200),
+            (201, 248),
+            (1000, 1000),
+        ] {
+            ghost.set_bound(bound);
+            assert_eq!(ghost.slots(), slots, "bound {bound}");
+        }
     }
 
     /// A bucket forgets its oldest fingerprint first.

@@ -189,10 +189,13 @@ impl TinyLfuNode {
         (self.tag & PENDING_MASK) >> 2
     }
 
-    /// The key's fingerprint in the ghost, as a rejected candidate.
+    /// The key's fingerprint in the ghosts: its 25 sketch-key bits plus 1 (never 0),
+    /// bit-reversed so that their low bits are on top, where the ghost picks a bucket
+    /// (with a power-of-two bucket count, as here, the bucket is the low bits', as
+    /// it was before the ghost took its bucket from the high bits).
     #[inline]
     fn ghost_fp(&self) -> u32 {
-        (self.tag >> KEY_SHIFT) + 1
+        ((self.tag >> KEY_SHIFT) + 1).reverse_bits()
     }
 
     #[inline]

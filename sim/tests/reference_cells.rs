@@ -63,14 +63,14 @@ const NOT_YET: &[(&str, u64)] = &[
     ("web07", 5000),
 ];
 
-/// S3Fifo's cells that meet the peers' bar on all three seeds.
+/// S3Fifo's cells that meet the peers' bar on all three seeds. (p3@131072 left with
+/// the half-size ghost: 48.06 against a bar of 48.15; loop, scan and zigzag gained.)
 const S3FIFO_MET: &[(&str, u64)] = &[
     ("oltp", 1000),
     ("oltp", 2000),
     ("oltp", 5000),
     ("oltp", 10000),
     ("p3", 8192),
-    ("p3", 131072),
     ("loop", 256),
     ("loop", 1024),
     ("2_pools", 500),

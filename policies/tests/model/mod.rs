@@ -273,11 +273,16 @@ impl Model {
         total * (100 - usize::from(small_percent)) / 100
     }
 
+    /// S3-FIFO: the ghost bucket of `fp` among `n`: its high bits scaled to `n`.
+    fn ghost_bucket(fp: u32, n: usize) -> usize {
+        ((u64::from(fp) * n as u64) >> 32) as usize
+    }
+
     /// S3-FIFO: adds `fp` to the front of its ghost bucket, forgetting the bucket's
     /// oldest beyond `GHOST_WAYS`.
     fn ghost_push(ghost: &mut [Vec<u32>], fp: u32) {
         let n = ghost.len();
-        let bucket = &mut ghost[fp as usize % n];
+        let bucket = &mut ghost[Self::ghost_bucket(fp, n)];
         bucket.insert(0, fp);
         bucket.truncate(GHOST_WAYS);
     }
@@ -285,14 +290,16 @@ impl Model {
     /// S3-FIFO: whether the ghost remembers `fp`.
     fn ghost_contains(&self, fp: u32) -> bool {
         let n = self.ghost.len();
-        n > 0 && self.ghost[fp as usize % n].contains(&fp)
+        n > 0 && self.ghost[Self::ghost_bucket(fp, n)].contains(&fp)
     }
 
-    /// S3-FIFO: the ghost grows to `bound` rounded up to a power of two (buckets of
-    /// `GHOST_WAYS`), re-adding its fingerprints oldest first; it never shrinks.
+    /// S3-FIFO: the ghost grows to `bound` rounded up to whole buckets of `GHOST_WAYS`,
+    /// and by a quarter at least, re-adding its fingerprints oldest first; it never
+    /// shrinks.
     fn ghost_grow(&mut self, bound: usize) {
-        let want = bound.max(GHOST_WAYS).next_power_of_two() / GHOST_WAYS;
-        if want <= self.ghost.len() {
+        let have = self.ghost.len();
+        let want = bound.div_ceil(GHOST_WAYS).max(1).max(have + have / 4);
+        if bound.max(1) <= have * GHOST_WAYS || want <= have {
             return;
         }
         let old = std::mem::replace(&mut self.ghost, vec![Vec::new(); want]);
@@ -322,7 +329,8 @@ impl Model {
                     self.main.push_back((t, generation));
                     continue;
                 }
-                self.ghost_grow(target);
+                // Half of main's share (see the `s3fifo` module docs).
+                self.ghost_grow(target / 2);
                 if !self.ghost.is_empty() {
                     Self::ghost_push(&mut self.ghost, self.fps[usize::from(t)]);
                 }
