@@ -11,9 +11,10 @@
 //!
 //! The price is that forgetting is per bucket, not global: a fingerprint is forgotten
 //! once 8 newer ones have landed in its bucket, which takes `slots` insertions on
-//! average, some sooner and some later. On `../shared/traces` this costs loops at the
-//! edge of the cache size a few points (loop 512: 44.9% against 49.0% with an exact
-//! FIFO) and helps multi2; 8 ways track the exact FIFO better than 4.
+//! average, some sooner and some later. On `../shared/traces`, when `S3Fifo`'s ghost
+//! was as large as main, this cost loops at the edge of the cache size a few points
+//! (loop 512: 44.9% against 49.0% with an exact FIFO) and helped multi2; 8 ways track
+//! the exact FIFO better than 4.
 //!
 //! # Size
 //!
