@@ -120,6 +120,12 @@ impl FrequencySketch {
         self.entries
     }
 
+    /// The entries it was asked to size for (the largest that `new` and
+    /// [`FrequencySketch::grow_to`] were given), before rounding up to a power of two.
+    pub fn asked(&self) -> u64 {
+        self.period / SAMPLES_PER_ENTRY
+    }
+
     /// Increments between two agings.
     pub fn sample_period(&self) -> u64 {
         self.period

@@ -29,7 +29,7 @@
 //!   from a seeded generator. With the window under its share, main's victim goes.
 //!   While the cache is not full, window overflow moves to probation unopposed.
 //! - **Second chance**: a ghost (as `S3Fifo`'s) remembers the fingerprints of recently
-//!   rejected candidates (about as many as the sketch has entries). A newcomer the
+//!   rejected candidates (as many as the entries the sketch was sized for). A newcomer the
 //!   ghost remembers is *returning*: its reuse distance is short, a recency signal the
 //!   sketch's halved counts may miss (web and storage traces whose working set is
 //!   slightly larger than the cache). A returning candidate that loses the contest is
@@ -190,9 +190,7 @@ impl TinyLfuNode {
     }
 
     /// The key's fingerprint in the ghosts: its 25 sketch-key bits plus 1 (never 0),
-    /// bit-reversed so that their low bits are on top, where the ghost picks a bucket
-    /// (with a power-of-two bucket count, as here, the bucket is the low bits', as
-    /// it was before the ghost took its bucket from the high bits).
+    /// bit-reversed so that they fill the high bits, where the ghost picks a bucket.
     #[inline]
     fn ghost_fp(&self) -> u32 {
         ((self.tag >> KEY_SHIFT) + 1).reverse_bits()
@@ -365,10 +363,11 @@ impl TinyLfuOrder {
         self.sketch.sample_period().max(CLIMB_SAMPLE_MIN)
     }
 
-    /// Sizes the ghosts from the sketch's entries (so from the entries held, not from
-    /// a byte budget): as many rejected candidates, an eighth as many displaced victims.
+    /// Sizes the ghosts from the entries the sketch was asked for (so from the entries
+    /// held, not from a byte budget), exactly rather than rounded up to the sketch's
+    /// power of two: as many rejected candidates, an eighth as many displaced victims.
     fn size_ghosts(&mut self) {
-        let entries = usize::try_from(self.sketch.entries()).unwrap_or(usize::MAX);
+        let entries = usize::try_from(self.sketch.asked()).unwrap_or(usize::MAX);
         self.ghost.set_bound(entries);
         self.displaced.set_bound(entries / 8);
     }

@@ -45,13 +45,16 @@ const MET: &[(&str, u64)] = &[
     ("zigzag", 1000),
     ("web07", 1000),
     ("web07", 2000),
+    ("web07", 5000),
 ];
 
 /// Cells that still miss the bar on at least one seed (documentation; not asserted).
 /// The climber's sample floor and growing first step (see `tinylfu.rs`) brought
 /// oltp@250, oltp@500, loop@256, multi2@500, scan@250, scan@500 and web07 at 1000
-/// and 2000 over it on every seed; sprite@100 is still about 2.4 points short,
-/// sprite@200 1.5 to 1.8, p3@131072 1.1 to 1.9, loop@512 about 0.5.
+/// and 2000 over it on every seed, and ghosts sized to the entries asked for (not the
+/// sketch's power of two) web07@5000; sprite@100 is still about 2.4 points short,
+/// sprite@200 1.4 to 2.7, p3@131072 1.7 to 1.9, loop@512 about 0.45, multi2 at 1000
+/// and 2000 under 0.25 on one seed each.
 #[allow(dead_code)]
 const NOT_YET: &[(&str, u64)] = &[
     ("p3", 131072),
@@ -60,7 +63,6 @@ const NOT_YET: &[(&str, u64)] = &[
     ("sprite", 200),
     ("multi2", 1000),
     ("multi2", 2000),
-    ("web07", 5000),
 ];
 
 /// S3Fifo's cells that meet the peers' bar on all three seeds. (p3@131072 left with
