@@ -122,6 +122,15 @@ impl FrequencySketch {
 
     /// The entries it was asked to size for (the largest that `new` and
     /// [`FrequencySketch::grow_to`] were given), before rounding up to a power of two.
+    ///
+    /// ```
+    /// use polycache_policies::FrequencySketch;
+    /// let mut sketch = FrequencySketch::new(100, 7);
+    /// assert_eq!((sketch.asked(), sketch.entries()), (100, 128));
+    /// sketch.grow_to(1000);
+    /// sketch.grow_to(500); // never shrinks
+    /// assert_eq!((sketch.asked(), sketch.entries()), (1000, 1024));
+    /// ```
     pub fn asked(&self) -> u64 {
         self.period / SAMPLES_PER_ENTRY
     }
