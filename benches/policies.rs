@@ -6,7 +6,9 @@
 //!   is the memory touched, so growth here would be the policy's own);
 //! - `insert_evict`: a full cache, every insert a new key that pushes one out.
 //!
-//! Run: `cargo bench --bench policies` (add `-- get_hit/Lru` to filter).
+//! Run: `cargo bench --bench policies` (add `-- get_hit/Lru` to filter). The
+//! instructions per hit at the same sizes, without the memory latency:
+//! `benches/hit_instructions.sh`.
 
 // criterion's macros generate undocumented items.
 #![allow(missing_docs)]
