@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 policies=("$@")
 [ ${#policies[@]} -eq 0 ] && policies=(lru lfu ttl tinylfu s3fifo)
 CARGO_PROFILE_RELEASE_DEBUG=true cargo build --release -q --example hit_instructions
-bin=$(cargo metadata --format-version 1 --no-deps | sed 's/.*"target_directory":"\([^"]*\)".*/\1/')/release/examples/hit_instructions
+bin=${CARGO_TARGET_DIR:-target}/release/examples/hit_instructions
 out=$(mktemp -d)
 printf '%-8s %12s %12s %12s %10s\n' policy 1K 100K 1M '1M / 1K'
 for p in "${policies[@]}"; do

@@ -11,21 +11,16 @@ use std::time::Duration;
 
 use polycache::policies::TinyLfu;
 use polycache::{Lfu, Lru, Policy, S3Fifo, Ttl};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 
 /// Gets replayed.
 const GETS: usize = 1_000_000;
 
-/// `count` keys drawn uniformly from `0..n` (a fixed LCG: the same keys every run).
+/// `count` keys drawn uniformly from `0..n` (seeded: the same keys every run).
 fn keys(n: u64, count: usize) -> Vec<u64> {
-    let mut state = 0x1234_5678u64;
-    (0..count)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) % n
-        })
-        .collect()
+    let mut rng = SmallRng::seed_from_u64(7);
+    (0..count).map(|_| rng.random_range(0..n)).collect()
 }
 
 /// The measured loop (its inclusive cost is what the script reads): one `get` per key.

@@ -69,6 +69,7 @@ impl Ghost {
         }
     }
 
+    /// Grows to `bound` (more than the slots now) or by a quarter, whichever is more.
     #[cold]
     #[inline(never)]
     fn grow(&mut self, bound: usize) {
@@ -76,9 +77,6 @@ impl Ghost {
             .div_ceil(WAYS)
             .max(1)
             .max(self.buckets.len() + self.buckets.len() / 4);
-        if want <= self.buckets.len() {
-            return;
-        }
         let old = std::mem::replace(&mut self.buckets, vec![Bucket::default(); want]);
         // Oldest first, so that each bucket ends up newest first again.
         for age in (0..WAYS).rev() {

@@ -29,8 +29,8 @@
 //!   from a seeded generator. With the window under its share, main's victim goes.
 //!   While the cache is not full, window overflow moves to probation unopposed.
 //! - **Second chance**: a ghost (as `S3Fifo`'s) remembers the fingerprints of recently
-//!   rejected candidates (as many as the entries the sketch was sized for). A newcomer the
-//!   ghost remembers is *returning*: its reuse distance is short, a recency signal the
+//!   rejected candidates (as many as the entries the sketch was sized for). A newcomer
+//!   the ghost remembers is *returning*: its reuse distance is short, a recency signal the
 //!   sketch's halved counts may miss (web and storage traces whose working set is
 //!   slightly larger than the cache). A returning candidate that loses the contest is
 //!   admitted all the same while second chances are paying off, and main's victim is

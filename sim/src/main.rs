@@ -220,7 +220,9 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
                 f(row.map(|r| r.quick_cache)),
                 published.map_or("-".to_string(), |p| format!("{p:.2}")),
             );
-            if let (Some(t), Some(target)) = (tinylfu(r, cap), target(row, published)) {
+            if let (Some(t), Some(target)) =
+                (hit_ratio(r, Kind::TinyLfu, cap), target(row, published))
+            {
                 line += &format!(" {:>+7.2}", t - target);
             }
         }
@@ -254,11 +256,6 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
             );
         }
     }
-}
-
-/// TinyLfu's hit ratio at `cap`, if it ran.
-fn tinylfu(r: &Results, cap: u64) -> Option<f64> {
-    hit_ratio(r, Kind::TinyLfu, cap)
 }
 
 /// The hit ratio of `kind` at `cap`, if it ran there.
@@ -519,7 +516,7 @@ fn reference_mode(args: &Args, dir: &Path) -> Result<bool, String> {
                 .flatten();
             let cell = format!("{name}@{cap}");
             let target = target(row, published);
-            let bare_hit = tinylfu(&r, cap);
+            let bare_hit = hit_ratio(&r, Kind::TinyLfu, cap);
             let sharded_hit = hit_ratio(&r, Kind::ShardedTinyLfu, cap);
             if let (Some(t), Some(target)) = (bare_hit, target) {
                 bare.add(&cell, "TinyLfu", t, target);
@@ -532,15 +529,9 @@ fn reference_mode(args: &Args, dir: &Path) -> Result<bool, String> {
                     sharded_gaps.push(format!("{cell}: {:+.2}", s - t));
                 }
             }
-            if let (Some(row), Some(i)) = (row, r.kinds.iter().position(|&k| k == Kind::Lru)) {
-                if let Some(o) = r.cells.get(&(cap, i)) {
-                    if (o.hit_ratio() - row.lru).abs() > 0.006 {
-                        lru_mismatch.push(format!(
-                            "{name}@{cap}: Lru {:.2} vs {:.2}",
-                            o.hit_ratio(),
-                            row.lru
-                        ));
-                    }
+            if let (Some(row), Some(lru)) = (row, hit_ratio(&r, Kind::Lru, cap)) {
+                if (lru - row.lru).abs() > 0.006 {
+                    lru_mismatch.push(format!("{name}@{cap}: Lru {lru:.2} vs {:.2}", row.lru));
                 }
             }
         }

@@ -298,10 +298,10 @@ impl Model {
     /// shrinks.
     fn ghost_grow(&mut self, bound: usize) {
         let have = self.ghost.len();
-        let want = bound.div_ceil(GHOST_WAYS).max(1).max(have + have / 4);
-        if bound.max(1) <= have * GHOST_WAYS || want <= have {
+        if bound.max(1) <= have * GHOST_WAYS {
             return;
         }
+        let want = bound.div_ceil(GHOST_WAYS).max(1).max(have + have / 4);
         let old = std::mem::replace(&mut self.ghost, vec![Vec::new(); want]);
         for age in (0..GHOST_WAYS).rev() {
             for bucket in &old {
