@@ -74,7 +74,11 @@
 //! core tells it through [`Order::set_capacity`] when it is built, so
 //! `TinyLfu::new(capacity)` and the builder just work. The sketch starts at
 //! `min(capacity, 1024)` entries and grows without losing counts as the number of
-//! entries grows (so a byte budget does not buy a sketch sized in bytes). An order that
+//! entries grows (so a byte budget does not buy a sketch sized in bytes): it doubles
+//! when the entries outnumber it, until it is sized for the capacity. So it ends sized
+//! for the entries held (its period and the ghosts exactly, its counters rounded up to
+//! a power of two): 32 bytes per entry at most twice over, however the capacity is
+//! counted. An order that
 //! was never told its capacity keeps everything in the window until the first eviction,
 //! then takes the weight it holds as its capacity.
 //!
@@ -744,8 +748,14 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
         if len > self.sketch.entries() && self.sketch.entries() < self.capacity {
             // The counted requests belong to the old period.
             self.flush(slots);
+            // `len` is one more than the entries sketched (a power of two): the sketch
+            // doubles. Asking for `2 * len` (as this did) rounded up to four times the
+            // entries, so a byte budget's sketch ended sized for 2 to 4 times the
+            // entries it held; and an entry capacity just above a power of two
+            // stopped the growth short of it (period and ghosts sized for 8,194
+            // entries at a capacity of 10,000).
             self.sketch
-                .grow_to(len.saturating_mul(2).min(self.capacity));
+                .grow_to(len.next_power_of_two().min(self.capacity));
             self.sample_period = self.climb_sample();
             self.size_ghosts();
             self.tick(slots);

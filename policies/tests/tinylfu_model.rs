@@ -206,3 +206,36 @@ fn second_chances_follow_their_payoff() {
         "drift: {granted} second chances of {admitted} admissions"
     );
 }
+
+/// The sketch grows with the entries held, to what they need: with a capacity in
+/// entries its period and ghosts end sized for exactly the capacity, and under a
+/// weight budget (a byte map's) its counters for at most the next power of two above
+/// the entries held, not for the budget and not for twice or four times the entries.
+#[test]
+fn the_sketch_ends_sized_for_the_entries_held() {
+    // 10,000 entries: growth used to stop at the first power of two above the
+    // capacity, with the period and ghosts sized for 8,194.
+    let mut by_entries = TinyLfu::<u64, u64>::builder(10_000)
+        .order(TinyLfuOrder::with_seed(1))
+        .build()
+        .unwrap();
+    for k in 0..30_000u64 {
+        by_entries.insert(k, k).unwrap();
+    }
+    let sketch = by_entries.order().sketch();
+    assert_eq!((sketch.asked(), sketch.entries()), (10_000, 16_384));
+
+    // A budget of 5,000 entries of weight 100: the sketch used to end sized for 16,384.
+    let mut by_weight = TinyLfu::<u64, u64>::builder(500_000)
+        .weigher(|_: &u64, _: &u64| 100)
+        .order(TinyLfuOrder::with_seed(1))
+        .build()
+        .unwrap();
+    for k in 0..30_000u64 {
+        by_weight.insert(k, k).unwrap();
+    }
+    assert_eq!(by_weight.len(), 5_000);
+    let sketch = by_weight.order().sketch();
+    assert_eq!((sketch.asked(), sketch.entries()), (8_192, 8_192));
+    by_weight.validate().unwrap();
+}
