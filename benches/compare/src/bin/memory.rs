@@ -1,0 +1,307 @@
+//! Heap bytes per entry of polycache and its peers, side by side, measured with a
+//! counting global allocator.
+//!
+//! ```text
+//! cd benches/compare && cargo run --release --bin memory
+//! ```
+//!
+//! Every cache is built for 1M entries and sent 2M distinct keys, so it is full and
+//! has pushed 1M entries out (what grows on eviction, a ghost or a queue, is counted).
+//! Then moka runs its pending maintenance, and each row gives the live heap bytes over
+//! the entries the cache holds, and the live allocations per entry. The counts are of
+//! the bytes asked for: the allocator's own overhead per allocation (8 to 16 bytes in
+//! glibc) comes on top, so a cache that allocates once per entry costs more than its
+//! bytes say: see the allocations column.
+//!
+//! - Typed: `u64 -> u64`, a capacity of 1M entries.
+//! - Bytes: 16-byte keys, 100-byte values, a byte budget of 1M entries of the ByteMap
+//!   section's weight (key + value + `ENTRY_OVERHEAD`), the same weigher for all; the
+//!   last column is what an entry costs beyond its 116 bytes of key and value.
+//!
+//! A separate binary from the throughput comparison, so that the counting allocator
+//! slows none of the timed runs.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::RefCell;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use bytes::Bytes;
+use polycache::bytemap::{ByteMap, BytePolicy, ENTRY_OVERHEAD};
+use polycache::policies::{LfuOrder, S3FifoOrder, TinyLfuOrder};
+use polycache::{Cache, Lru, Policy};
+
+struct Counting;
+
+static BYTES: AtomicUsize = AtomicUsize::new(0);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
+// `System`'s guarantees hold; the counters are plain atomics and never touch memory
+// the allocator hands out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        BYTES.fetch_add(layout.size(), Relaxed);
+        ALLOCS.fetch_add(1, Relaxed);
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        BYTES.fetch_add(layout.size(), Relaxed);
+        ALLOCS.fetch_add(1, Relaxed);
+        // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        BYTES.fetch_sub(layout.size(), Relaxed);
+        ALLOCS.fetch_sub(1, Relaxed);
+        // SAFETY: forwarded unchanged; `ptr` came from this allocator with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        BYTES.fetch_add(new_size, Relaxed);
+        BYTES.fetch_sub(layout.size(), Relaxed);
+        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Entries every cache is built for; each is sent twice as many distinct keys.
+const N: u64 = 1_000_000;
+const VALUE: usize = 100;
+const WEIGHT: u64 = 16 + VALUE as u64 + ENTRY_OVERHEAD;
+
+/// What a row needs of a cache: take key number `k` (with its value), settle any
+/// deferred work, and say how many entries it holds.
+trait Fill {
+    fn put(&self, k: u64);
+    fn settle(&self) {}
+    fn held(&self) -> usize;
+}
+
+impl<P: Policy<u64, u64> + Send + Sync> Fill for Cache<u64, u64, P> {
+    fn put(&self, k: u64) {
+        let _ = self.insert(k, k);
+    }
+    fn held(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Fill for quick_cache::sync::Cache<u64, u64> {
+    fn put(&self, k: u64) {
+        self.insert(k, k);
+    }
+    fn held(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Fill for moka::sync::Cache<u64, u64> {
+    fn put(&self, k: u64) {
+        self.insert(k, k);
+    }
+    fn settle(&self) {
+        self.run_pending_tasks();
+    }
+    fn held(&self) -> usize {
+        self.entry_count() as usize
+    }
+}
+
+impl Fill for RefCell<Lru<u64, u64>> {
+    fn put(&self, k: u64) {
+        let _ = self.borrow_mut().insert(k, k);
+    }
+    fn held(&self) -> usize {
+        self.borrow().len()
+    }
+}
+
+impl Fill for RefCell<lru::LruCache<u64, u64>> {
+    fn put(&self, k: u64) {
+        self.borrow_mut().put(k, k);
+    }
+    fn held(&self) -> usize {
+        self.borrow().len()
+    }
+}
+
+/// The value every byte cache stores.
+const VALUE_BYTES: [u8; VALUE] = [7; VALUE];
+
+impl<P: BytePolicy> Fill for ByteMap<P> {
+    fn put(&self, k: u64) {
+        let _ = self.insert_slice(&key_of(k), &VALUE_BYTES);
+    }
+    fn held(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Fill for quick_cache::sync::Cache<Bytes, Bytes, Weigher> {
+    fn put(&self, k: u64) {
+        self.insert(
+            Bytes::copy_from_slice(&key_of(k)),
+            Bytes::copy_from_slice(&VALUE_BYTES),
+        );
+    }
+    fn held(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Fill for moka::sync::Cache<Bytes, Bytes> {
+    fn put(&self, k: u64) {
+        self.insert(
+            Bytes::copy_from_slice(&key_of(k)),
+            Bytes::copy_from_slice(&VALUE_BYTES),
+        );
+    }
+    fn settle(&self) {
+        self.run_pending_tasks();
+    }
+    fn held(&self) -> usize {
+        self.entry_count() as usize
+    }
+}
+
+/// Builds a cache with `build`, sends it keys `0..2N`, lets it settle, and prints a
+/// table row: heap bytes and allocations per entry held, and the bytes per entry
+/// beyond `payload` (key and value bytes) if non-zero.
+fn row<C: Fill>(name: &str, payload: u64, build: impl FnOnce() -> C) {
+    let (bytes0, allocs0) = (BYTES.load(Relaxed), ALLOCS.load(Relaxed));
+    let cache = build();
+    for k in 0..2 * N {
+        cache.put(k);
+    }
+    cache.settle();
+    let held = cache.held().max(1) as f64;
+    let bytes = BYTES.load(Relaxed).wrapping_sub(bytes0) as f64;
+    let allocs = ALLOCS.load(Relaxed).wrapping_sub(allocs0) as f64;
+    print!(
+        "| {name} | {held:.0} | {:.1} | {:.2} |",
+        bytes / held,
+        allocs / held
+    );
+    if payload > 0 {
+        print!(" {:.1} |", bytes / held - payload as f64);
+    }
+    println!();
+    drop(cache);
+}
+
+/// A distinct 16-byte key for `k`.
+fn key_of(k: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&k.to_le_bytes());
+    out[8..].copy_from_slice(&k.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes());
+    out
+}
+
+fn typed() {
+    println!(
+        "Typed: u64 -> u64, capacity {N} entries, after {} inserts of distinct keys",
+        2 * N
+    );
+    println!();
+    println!("| cache | entries held | heap bytes/entry | allocations/entry |");
+    println!("|---|---|---|---|");
+    row("polycache Cache (Lru)", 0, || {
+        Cache::<u64, u64>::builder(N).build().unwrap()
+    });
+    row("polycache Cache (Lfu)", 0, || {
+        Cache::builder(N)
+            .order(LfuOrder::default())
+            .build()
+            .unwrap()
+    });
+    row("polycache Cache (TinyLfu)", 0, || {
+        Cache::builder(N)
+            .order(TinyLfuOrder::default())
+            .build()
+            .unwrap()
+    });
+    row("polycache Cache (S3Fifo)", 0, || {
+        Cache::builder(N)
+            .order(S3FifoOrder::default())
+            .build()
+            .unwrap()
+    });
+    row("quick_cache (sync)", 0, || {
+        quick_cache::sync::Cache::<u64, u64>::new(N as usize)
+    });
+    row("moka (sync)", 0, || moka::sync::Cache::<u64, u64>::new(N));
+    // The single-threaded pair: no locks, no shards.
+    row("polycache Lru (bare Policy)", 0, || {
+        RefCell::new(Lru::<u64, u64>::builder(N).build().unwrap())
+    });
+    row("lru::LruCache", 0, || {
+        RefCell::new(lru::LruCache::<u64, u64>::new(
+            NonZeroUsize::new(N as usize).unwrap(),
+        ))
+    });
+}
+
+fn bytes() {
+    let budget = N * WEIGHT;
+    println!();
+    println!(
+        "Bytes: 16-byte keys, {VALUE}-byte values, a budget of {budget} bytes ({N} entries of {WEIGHT} weighed bytes), after {} inserts of distinct keys",
+        2 * N
+    );
+    println!();
+    println!(
+        "| cache | entries held | heap bytes/entry | allocations/entry | bytes/entry beyond key and value |"
+    );
+    println!("|---|---|---|---|---|");
+    let payload = 16 + VALUE as u64;
+    row("polycache ByteMap (Lru)", payload, || {
+        ByteMap::builder(budget).build().unwrap()
+    });
+    row("polycache ByteMap (Lfu)", payload, || {
+        ByteMap::builder(budget)
+            .policy(LfuOrder::default())
+            .build()
+            .unwrap()
+    });
+    row("polycache ByteMap (TinyLfu)", payload, || {
+        ByteMap::builder(budget)
+            .policy(TinyLfuOrder::default())
+            .build()
+            .unwrap()
+    });
+    row("polycache ByteMap (S3Fifo)", payload, || {
+        ByteMap::builder(budget)
+            .policy(S3FifoOrder::default())
+            .build()
+            .unwrap()
+    });
+    row("quick_cache (sync)", payload, || {
+        quick_cache::sync::Cache::with_weighter(N as usize, budget, Weigher)
+    });
+    row("moka (sync)", payload, || {
+        moka::sync::Cache::builder()
+            .max_capacity(budget)
+            .weigher(|k: &Bytes, v: &Bytes| (k.len() + v.len()) as u32 + ENTRY_OVERHEAD as u32)
+            .build()
+    });
+}
+
+/// quick_cache's weigher: the same weight as every other cache's.
+#[derive(Clone)]
+struct Weigher;
+
+impl quick_cache::Weighter<Bytes, Bytes> for Weigher {
+    fn weight(&self, k: &Bytes, v: &Bytes) -> u64 {
+        (k.len() + v.len()) as u64 + ENTRY_OVERHEAD
+    }
+}
+
+fn main() {
+    typed();
+    bytes();
+}
