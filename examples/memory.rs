@@ -4,46 +4,18 @@
 //!
 //! Run: `cargo run --release --example memory`
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use polycache::{Lfu, Lru, Policy, S3Fifo, Ttl};
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// The allocator only counts and forwards to `System`; no `unsafe` code of ours runs
-// beyond the trait's required signatures, which `System` implements.
-#[allow(unsafe_code)]
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
-// `System`'s guarantees hold; the counter is a plain atomic.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged; `ptr` came from `alloc` with this `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 const N: u64 = 1_000_000;
 
 fn measure<P: Policy<u64, u64>>(name: &str, make: impl FnOnce() -> P, ttl: bool) {
-    let before = LIVE.load(Ordering::Relaxed);
+    let (before, _) = counting_alloc::live();
     let mut cache = make();
     for k in 0..2 * N {
         let hash = cache.hash(&k);
@@ -51,7 +23,7 @@ fn measure<P: Policy<u64, u64>>(name: &str, make: impl FnOnce() -> P, ttl: bool)
         cache.insert_hashed(hash, k, k, ttl).unwrap();
     }
     assert_eq!(cache.len() as u64, N);
-    let bytes = LIVE.load(Ordering::Relaxed) - before;
+    let bytes = counting_alloc::live().0 - before;
     println!(
         "{name:<16} {:>6.1} bytes/entry  ({:.1} MiB for {N} entries)",
         bytes as f64 / N as f64,

@@ -21,53 +21,19 @@
 //! A separate binary from the throughput comparison, so that the counting allocator
 //! slows none of the timed runs.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use bytes::Bytes;
 use polycache::bytemap::{ByteMap, BytePolicy, ENTRY_OVERHEAD};
 use polycache::policies::{LfuOrder, S3FifoOrder, TinyLfuOrder};
 use polycache::{Cache, Lru, Policy};
 
-struct Counting;
-
-static BYTES: AtomicUsize = AtomicUsize::new(0);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
-// `System`'s guarantees hold; the counters are plain atomics and never touch memory
-// the allocator hands out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        BYTES.fetch_add(layout.size(), Relaxed);
-        ALLOCS.fetch_add(1, Relaxed);
-        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        BYTES.fetch_add(layout.size(), Relaxed);
-        ALLOCS.fetch_add(1, Relaxed);
-        // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        BYTES.fetch_sub(layout.size(), Relaxed);
-        ALLOCS.fetch_sub(1, Relaxed);
-        // SAFETY: forwarded unchanged; `ptr` came from this allocator with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        BYTES.fetch_add(new_size, Relaxed);
-        BYTES.fetch_sub(layout.size(), Relaxed);
-        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "../../../../examples/support/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 /// Entries every cache is built for; each is sent twice as many distinct keys.
 const N: u64 = 1_000_000;
@@ -173,15 +139,16 @@ impl Fill for moka::sync::Cache<Bytes, Bytes> {
 /// table row: heap bytes and allocations per entry held, and the bytes per entry
 /// beyond `payload` (key and value bytes) if non-zero.
 fn row<C: Fill>(name: &str, payload: u64, build: impl FnOnce() -> C) {
-    let (bytes0, allocs0) = (BYTES.load(Relaxed), ALLOCS.load(Relaxed));
+    let (bytes0, allocs0) = counting_alloc::live();
     let cache = build();
     for k in 0..2 * N {
         cache.put(k);
     }
     cache.settle();
     let held = cache.held().max(1) as f64;
-    let bytes = BYTES.load(Relaxed).wrapping_sub(bytes0) as f64;
-    let allocs = ALLOCS.load(Relaxed).wrapping_sub(allocs0) as f64;
+    let (bytes1, allocs1) = counting_alloc::live();
+    let bytes = bytes1.wrapping_sub(bytes0) as f64;
+    let allocs = allocs1.wrapping_sub(allocs0) as f64;
     print!(
         "| {name} | {held:.0} | {:.1} | {:.2} |",
         bytes / held,
