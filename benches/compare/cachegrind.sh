@@ -57,7 +57,7 @@ for r in "${rows[@]}"; do
     valgrind --tool=callgrind --cache-sim=yes --LL=524288,8,64 \
         --callgrind-out-file="$out/cg.$r" "$bin" "${section[@]}" --quick --runs 1 --only "$r" --column "$column" \
         >"$out/log.$r" 2>&1
-    name=$(grep -E '^\| ' "$out/log.$r" | awk -F'|' -v row="$r" 'NR == row + 2 {gsub(/^ +| +$/, "", $2); print $2}')
+    name=$(grep -E '^\| ' "$out/log.$r" | awk -F'|' 'NR == 2 {gsub(/^ +| +$/, "", $2); print $2}')
     callgrind_annotate --inclusive=yes --show=Ir,DLmr,DLmw "$out/cg.$r" 2>/dev/null |
         grep -E " as polycache_compare::(bytemap::)?$bench>::($ops_re) \\[" |
         awk -v name="$name" -v ops="$ops" '

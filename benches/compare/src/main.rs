@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cd benches/compare && cargo run --release [-- --quick]
+//! cargo run --release -- --only 4,5 --column 2,3 --runs 9   # a few cells, more runs
 //! ```
 //!
 //! Workloads (capacity 100K entries, `u64 -> u64`):
@@ -293,12 +294,37 @@ fn print_table(
     }
     println!("---|");
     for (i, name) in names.iter().enumerate() {
+        if results[i].iter().all(|&(m, _)| m == 0.0) {
+            continue; // not run (`--only`)
+        }
         print!("| {name} |");
         for (c, &(m, _)) in results[i].iter().enumerate() {
-            print!(" {m:.2} ({:.2}x) |", m / results[quick_row][c].0);
+            let quick = results[quick_row][c].0;
+            if m == 0.0 {
+                print!(" - |");
+            } else if quick == 0.0 {
+                print!(" {m:.2} |");
+            } else {
+                print!(" {m:.2} ({:.2}x) |", m / quick);
+            }
         }
-        println!(" {:.3} |", results[i][0].1);
+        match results[i][0] {
+            (0.0, _) => println!(" - |"),
+            (_, hit) => println!(" {hit:.3} |"),
+        }
     }
+}
+
+/// The numbers after command-line flag `name`, comma-separated (`--only 4,5`), if
+/// given.
+fn flag_list(name: &str) -> Option<Vec<usize>> {
+    let mut args = std::env::args().skip_while(|a| a != name);
+    let list = args.nth(1)?;
+    Some(
+        list.split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect(),
+    )
 }
 
 /// The number after command-line flag `name` (`--runs 7`), if given and a number.
@@ -321,8 +347,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// `results[row][column] = (median Mops/s, hit ratio of the last run)`; a cell not run
 /// stays `(0.0, 0.0)`. Runs are interleaved (every cache once per round, round after
 /// round) so that a slow spell of a shared machine falls on all caches alike, not on
-/// one. For profiling, `--only N` runs row N alone and `--column C` column C alone
-/// (the ratios are then meaningless; neither runs the ByteMap section after the typed
+/// one. `--only 4,5` runs those rows alone and `--column 2,3` those columns alone
+/// (for a closer look at a few cells with more runs, or for profiling; a ratio needs
+/// quick_cache's row among them; neither runs the ByteMap section after the typed
 /// one).
 fn interleaved(
     runs: usize,
@@ -330,12 +357,12 @@ fn interleaved(
     rows: usize,
     mut measure: impl FnMut(usize, usize) -> (f64, f64),
 ) -> Vec<Vec<(f64, f64)>> {
-    let (only, only_column) = (flag("--only"), flag("--column"));
+    let (only, only_column) = (flag_list("--only"), flag_list("--column"));
     let mut results = vec![vec![(0.0, 0.0); columns]; rows];
     let mut samples = vec![vec![Vec::new(); columns]; rows];
     for _ in 0..runs {
-        for c in (0..columns).filter(|&c| only_column.is_none_or(|o| o == c)) {
-            for i in (0..rows).filter(|&i| only.is_none_or(|o| o == i)) {
+        for c in (0..columns).filter(|c| only_column.as_ref().is_none_or(|o| o.contains(c))) {
+            for i in (0..rows).filter(|i| only.as_ref().is_none_or(|o| o.contains(i))) {
                 let (m, hit) = measure(c, i);
                 samples[i][c].push(m);
                 results[i][c].1 = hit;
@@ -387,7 +414,7 @@ fn main() {
     });
     let heads: Vec<&str> = columns.iter().map(|c| c.0).collect();
     print_table(&NAMES, &heads, &results, QUICK_ROW, "(a) hit ratio 1 thr");
-    if flag("--only").is_none() && flag("--column").is_none() {
+    if flag_list("--only").is_none() && flag_list("--column").is_none() {
         println!();
         bytemap::main();
     }
