@@ -78,9 +78,8 @@
 //! when the entries outnumber it, until it is sized for the capacity. So it ends sized
 //! for the entries held (its period and the ghosts exactly, its counters rounded up to
 //! a power of two): 32 bytes per entry at most twice over, however the capacity is
-//! counted. An order that
-//! was never told its capacity keeps everything in the window until the first eviction,
-//! then takes the weight it holds as its capacity.
+//! counted. An order that was never told its capacity keeps everything in the window
+//! until the first eviction, then takes the weight it holds as its capacity.
 //!
 //! # Weights, deadlines, removals
 //!

@@ -54,8 +54,9 @@ const MET: &[(&str, u64)] = &[
 /// sprite@200 1.4 to 2.7 (both against moka's figure, which holds 121 and 216 entries
 /// on average there: moka applies its policy in batches; held to its capacity it
 /// scores 31.1 and 48.8, under TinyLfu's 31.6 and 49.3; `benches/compare`'s
-/// `moka_capacity` binary measures both), p3@131072 1.7 to 1.9, loop@512 about 0.45, multi2 at 1000
-/// and 2000 under 0.25 on one seed each. web07@5000 met the bar on every seed while
+/// `moka_capacity` binary measures both), p3@131072 1.7 to 1.9, loop@512 about 0.45,
+/// multi2 at 1000 and 2000 under 0.25 on one seed each. web07@5000 met the bar on
+/// every seed while
 /// a quirk sized the sketch's period and ghosts for 4,098 entries instead of 5,000
 /// (growth stopped at the first power of two above the capacity); sized for the
 /// 5,000 entries, it is 0.4 short on seeds 7 and 1234 (62.87 and 62.86 against
