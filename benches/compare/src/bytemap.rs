@@ -5,19 +5,15 @@
 use std::hint::black_box;
 
 use bytes::Bytes;
-use polycache::bytemap::{ByteMap, BytePolicy, ENTRY_OVERHEAD};
+use polycache::bytemap::{ByteMap, BytePolicy};
 use polycache::policies::S3FifoOrder;
 
-use crate::{interleaved, mix, parallel, print_table, runs, zipf_trace};
+use crate::byte_entries::{ByteWeighter, Key, VALUE, WEIGHT, byte_weight, key_of, mix};
+use crate::{interleaved, parallel, print_table, runs, zipf_trace};
 
 const ENTRIES: u64 = 100_000;
-const VALUE: usize = 100;
-/// The weight of every entry, for every cache: key + value + ByteMap's overhead.
-const WEIGHT: u64 = 16 + VALUE as u64 + ENTRY_OVERHEAD;
 const BUDGET: u64 = ENTRIES * WEIGHT;
 const KEYS: usize = 1_000_000;
-
-type Key = [u8; 16];
 
 trait ByteBench: Sync {
     fn get_owned(&self, k: &[u8]) -> Option<Bytes>;
@@ -27,15 +23,6 @@ trait ByteBench: Sync {
 struct Poly<P: BytePolicy>(ByteMap<P>);
 struct Quick(quick_cache::sync::Cache<Bytes, Bytes, ByteWeighter>);
 struct Moka(moka::sync::Cache<Bytes, Bytes>);
-
-#[derive(Clone)]
-struct ByteWeighter;
-
-impl quick_cache::Weighter<Bytes, Bytes> for ByteWeighter {
-    fn weight(&self, k: &Bytes, v: &Bytes) -> u64 {
-        (k.len() + v.len()) as u64 + ENTRY_OVERHEAD
-    }
-}
 
 impl<P: BytePolicy> ByteBench for Poly<P> {
     #[inline]
@@ -101,18 +88,10 @@ fn make(i: usize) -> Box<dyn ByteBench + Send> {
         _ => Box::new(Moka(
             moka::sync::Cache::builder()
                 .max_capacity(BUDGET)
-                .weigher(|k: &Bytes, v: &Bytes| (k.len() + v.len()) as u32 + ENTRY_OVERHEAD as u32)
+                .weigher(|k: &Bytes, v: &Bytes| byte_weight(k, v) as u32)
                 .build(),
         )),
     }
-}
-
-/// A 16-byte key for rank-derived `k`.
-fn key_of(k: u64) -> Key {
-    let mut out = [0u8; 16];
-    out[..8].copy_from_slice(&k.to_le_bytes());
-    out[8..].copy_from_slice(&mix(k).to_le_bytes());
-    out
 }
 
 fn keys(trace: &[u64]) -> Vec<Key> {

@@ -34,7 +34,10 @@ use std::time::Instant;
 use polycache::policies::{LfuOrder, S3FifoOrder, TinyLfu, TinyLfuOrder};
 use polycache::{Cache, Lfu, Lru, Policy, S3Fifo};
 
+mod byte_entries;
 mod bytemap;
+
+use byte_entries::mix;
 
 const CAPACITY: u64 = 100_000;
 const KEYS: usize = 1_000_000;
@@ -172,14 +175,6 @@ impl Outcome {
             run_b: Box::new(move |traces| read_only(&*b, traces)),
         }
     }
-}
-
-/// splitmix64: scatters Zipf ranks over the key space (hot keys are not 0, 1, 2...).
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// `len` keys drawn from Zipf(s = 1.0) over `n` ranks (inverse CDF, binary search).
@@ -329,8 +324,7 @@ fn flag_list(name: &str) -> Option<Vec<usize>> {
 
 /// The number after command-line flag `name` (`--runs 7`), if given and a number.
 fn flag(name: &str) -> Option<usize> {
-    let mut args = std::env::args().skip_while(|a| a != name);
-    args.nth(1)?.parse().ok()
+    flag_list(name)?.first().copied()
 }
 
 /// Runs per cell: `--runs N`, else 3 with `--quick`, else 5.

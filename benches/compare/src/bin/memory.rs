@@ -25,20 +25,22 @@ use std::cell::RefCell;
 use std::num::NonZeroUsize;
 
 use bytes::Bytes;
-use polycache::bytemap::{ByteMap, BytePolicy, ENTRY_OVERHEAD};
+use polycache::bytemap::{ByteMap, BytePolicy};
 use polycache::policies::{LfuOrder, S3FifoOrder, TinyLfuOrder};
 use polycache::{Cache, Lru, Policy};
 
+#[path = "../byte_entries.rs"]
+mod byte_entries;
 #[path = "../../../../examples/support/counting_alloc.rs"]
 mod counting_alloc;
+
+use byte_entries::{ByteWeighter, VALUE, WEIGHT, byte_weight, key_of};
 
 #[global_allocator]
 static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 /// Entries every cache is built for; each is sent twice as many distinct keys.
 const N: u64 = 1_000_000;
-const VALUE: usize = 100;
-const WEIGHT: u64 = 16 + VALUE as u64 + ENTRY_OVERHEAD;
 
 /// What a row needs of a cache: take key number `k` (with its value), settle any
 /// deferred work, and say how many entries it holds.
@@ -99,6 +101,14 @@ impl Fill for RefCell<lru::LruCache<u64, u64>> {
 /// The value every byte cache stores.
 const VALUE_BYTES: [u8; VALUE] = [7; VALUE];
 
+/// Entry `k` as quick_cache and moka hold it: key and value each in its own `Bytes`.
+fn byte_entry(k: u64) -> (Bytes, Bytes) {
+    (
+        Bytes::copy_from_slice(&key_of(k)),
+        Bytes::copy_from_slice(&VALUE_BYTES),
+    )
+}
+
 impl<P: BytePolicy> Fill for ByteMap<P> {
     fn put(&self, k: u64) {
         let _ = self.insert_slice(&key_of(k), &VALUE_BYTES);
@@ -108,12 +118,10 @@ impl<P: BytePolicy> Fill for ByteMap<P> {
     }
 }
 
-impl Fill for quick_cache::sync::Cache<Bytes, Bytes, Weigher> {
+impl Fill for quick_cache::sync::Cache<Bytes, Bytes, ByteWeighter> {
     fn put(&self, k: u64) {
-        self.insert(
-            Bytes::copy_from_slice(&key_of(k)),
-            Bytes::copy_from_slice(&VALUE_BYTES),
-        );
+        let (key, value) = byte_entry(k);
+        self.insert(key, value);
     }
     fn held(&self) -> usize {
         self.len()
@@ -122,10 +130,8 @@ impl Fill for quick_cache::sync::Cache<Bytes, Bytes, Weigher> {
 
 impl Fill for moka::sync::Cache<Bytes, Bytes> {
     fn put(&self, k: u64) {
-        self.insert(
-            Bytes::copy_from_slice(&key_of(k)),
-            Bytes::copy_from_slice(&VALUE_BYTES),
-        );
+        let (key, value) = byte_entry(k);
+        self.insert(key, value);
     }
     fn settle(&self) {
         self.run_pending_tasks();
@@ -159,14 +165,6 @@ fn row<C: Fill>(name: &str, payload: u64, build: impl FnOnce() -> C) {
     }
     println!();
     drop(cache);
-}
-
-/// A distinct 16-byte key for `k`.
-fn key_of(k: u64) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    out[..8].copy_from_slice(&k.to_le_bytes());
-    out[8..].copy_from_slice(&k.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes());
-    out
 }
 
 fn typed() {
@@ -248,24 +246,14 @@ fn bytes() {
             .unwrap()
     });
     row("quick_cache (sync)", payload, || {
-        quick_cache::sync::Cache::with_weighter(N as usize, budget, Weigher)
+        quick_cache::sync::Cache::with_weighter(N as usize, budget, ByteWeighter)
     });
     row("moka (sync)", payload, || {
         moka::sync::Cache::builder()
             .max_capacity(budget)
-            .weigher(|k: &Bytes, v: &Bytes| (k.len() + v.len()) as u32 + ENTRY_OVERHEAD as u32)
+            .weigher(|k: &Bytes, v: &Bytes| byte_weight(k, v) as u32)
             .build()
     });
-}
-
-/// quick_cache's weigher: the same weight as every other cache's.
-#[derive(Clone)]
-struct Weigher;
-
-impl quick_cache::Weighter<Bytes, Bytes> for Weigher {
-    fn weight(&self, k: &Bytes, v: &Bytes) -> u64 {
-        (k.len() + v.len()) as u64 + ENTRY_OVERHEAD
-    }
 }
 
 fn main() {
