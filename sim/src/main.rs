@@ -208,9 +208,7 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
         }
         if with_refs {
             let row = refs.iter().find(|row| row.capacity == cap);
-            let published = (r.trace == "oltp")
-                .then(|| PUBLISHED_OLTP.iter().find(|p| p.0 == cap).map(|p| p.1))
-                .flatten();
+            let published = published(&r.trace, cap);
             let f = |x: Option<f64>| x.map_or(format!("{:>7}", "-"), |v| format!("{v:>7.2}"));
             line += &format!(
                 " | {} {} {} {} {:>9}",
@@ -220,10 +218,9 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
                 f(row.map(|r| r.quick_cache)),
                 published.map_or("-".to_string(), |p| format!("{p:.2}")),
             );
-            if let (Some(t), Some(target)) =
-                (hit_ratio(r, Kind::TinyLfu, cap), target(row, published))
+            if let (Some(t), Some(bar)) = (hit_ratio(r, Kind::TinyLfu, cap), target(row, published))
             {
-                line += &format!(" {:>+7.2}", t - target);
+                line += &format!(" {:>+7.2}", t - bar.at);
             }
         }
         println!("{line}");
@@ -271,15 +268,19 @@ struct Tally {
     missed: Vec<String>,
     /// Points under the bar, summed over the missed cells.
     shortfall: f64,
+    /// Whether a missed cell's bar came from moka's column.
+    missed_moka: bool,
 }
 
 impl Tally {
-    fn add(&mut self, cell: &str, name: &str, hit: f64, target: f64) {
+    fn add(&mut self, cell: &str, name: &str, hit: f64, bar: Bar) {
         self.cells += 1;
-        if hit < target {
-            self.shortfall += target - hit;
+        if hit < bar.at {
+            self.shortfall += bar.at - hit;
+            self.missed_moka |= bar.by_moka;
+            let mark = if bar.by_moka { MOKA_MARK } else { "" };
             self.missed
-                .push(format!("{cell}: {name} {hit:.2} < {target:.2}"));
+                .push(format!("{mark}{cell}: {name} {hit:.2} < {:.2}", bar.at));
         }
     }
 
@@ -293,7 +294,7 @@ impl Tally {
         for f in &self.missed {
             println!("  MISSED {f}");
         }
-        if self.missed.iter().any(|f| f.starts_with(MOKA_MARK)) {
+        if self.missed_moka {
             println!(
                 "  {MOKA_MARK} bar from moka's column, measured while moka held entries past its capacity (its policy runs in\n    batches: 121 entries on average at sprite@100); `cd benches/compare && cargo run --release --bin moka_capacity`\n    gives moka held to capacity: from 5.6 points less to 1.4 more"
             );
@@ -304,14 +305,34 @@ impl Tally {
 /// Marks a cell whose bar comes from moka's column (see [`Tally::print`]).
 const MOKA_MARK: &str = "*";
 
+/// The bar a cell sets TinyLfu.
+#[derive(Clone, Copy)]
+struct Bar {
+    /// The hit ratio to clear (%).
+    at: f64,
+    /// Whether moka's column set it (see [`Tally::print`]).
+    by_moka: bool,
+}
+
 /// The bar TinyLfu must clear: the better of moka and quick_cache, and the published
 /// figure where there is one (the higher), each less half a point.
-fn target(row: Option<&RefRow>, published: Option<f64>) -> Option<f64> {
+fn target(row: Option<&RefRow>, published: Option<f64>) -> Option<Bar> {
     let peers = row.map(RefRow::best_peer);
-    match (peers, published) {
-        (None, None) => None,
-        (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0)) - 0.5),
-    }
+    let best = match (peers, published) {
+        (None, None) => return None,
+        (a, b) => a.unwrap_or(0.0).max(b.unwrap_or(0.0)),
+    };
+    Some(Bar {
+        at: best - 0.5,
+        by_moka: row.is_some_and(|r| r.moka == best && r.moka > r.quick_cache),
+    })
+}
+
+/// The published OLTP figure at `cap`, for the trace called `trace`.
+fn published(trace: &str, cap: u64) -> Option<f64> {
+    (trace == "oltp")
+        .then(|| PUBLISHED_OLTP.iter().find(|p| p.0 == cap).map(|p| p.1))
+        .flatten()
 }
 
 fn chart(r: &Results, dir: &Path) {
@@ -519,13 +540,8 @@ fn reference_mode(args: &Args, dir: &Path) -> Result<bool, String> {
         let r = report(args, &t, &caps, &rows);
         for &cap in &caps {
             let row = rows.iter().find(|r| r.capacity == cap);
-            let published = (name == "oltp")
-                .then(|| PUBLISHED_OLTP.iter().find(|p| p.0 == cap).map(|p| p.1))
-                .flatten();
-            let target = target(row, published);
-            let moka_bar =
-                row.is_some_and(|r| r.moka > r.quick_cache && published.is_none_or(|p| p < r.moka));
-            let cell = format!("{}{name}@{cap}", if moka_bar { MOKA_MARK } else { "" });
+            let target = target(row, published(name, cap));
+            let cell = format!("{name}@{cap}");
             let bare_hit = hit_ratio(&r, Kind::TinyLfu, cap);
             let sharded_hit = hit_ratio(&r, Kind::ShardedTinyLfu, cap);
             if let (Some(t), Some(target)) = (bare_hit, target) {
@@ -536,7 +552,7 @@ fn reference_mode(args: &Args, dir: &Path) -> Result<bool, String> {
             }
             if let (Some(t), Some(s)) = (bare_hit, sharded_hit) {
                 if s < t - 1.0 {
-                    sharded_gaps.push(format!("{name}@{cap}: {:+.2}", s - t));
+                    sharded_gaps.push(format!("{cell}: {:+.2}", s - t));
                 }
             }
             if let (Some(row), Some(lru)) = (row, hit_ratio(&r, Kind::Lru, cap)) {
