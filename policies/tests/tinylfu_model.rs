@@ -239,3 +239,54 @@ fn the_sketch_ends_sized_for_the_entries_held() {
     assert_eq!((sketch.asked(), sketch.entries()), (8_192, 8_192));
     by_weight.validate().unwrap();
 }
+
+/// Protected's share follows the victims that come back (ARC's rule): on a drifting
+/// working set a little larger than the cache, the keys main evicted from probation
+/// return, so probation takes share from protected; on a skewed workload the keys
+/// evicted after being protected return, so protected takes it back. The window's
+/// climber moves share between the window and protected, but never changes their sum,
+/// so the sum isolates this rule.
+#[test]
+fn protected_follows_the_victims_that_return() {
+    let mut cache = TinyLfu::<u64, u64>::builder(1000)
+        .hasher(DefaultHashBuilder::with_seeds(1, 2, 3, 4))
+        .order(TinyLfuOrder::with_seed(7))
+        .build()
+        .unwrap();
+    let shares = |c: &TinyLfu<u64, u64>| c.order().protected_max() + c.order().window_max();
+    let initial = shares(&cache);
+    // 80% of main, plus the window's 3%.
+    assert_eq!(initial, 776 + 30);
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let play = |c: &mut TinyLfu<u64, u64>, k: u64| {
+        if c.get(&k).is_none() {
+            c.insert(k, k).unwrap();
+        }
+    };
+
+    for t in 0..200_000u64 {
+        play(&mut cache, t / 8 + next() % 1200);
+    }
+    cache.validate().unwrap();
+    let drifted = shares(&cache);
+    assert!(drifted * 10 < initial * 7, "drift: {drifted} of {initial}");
+
+    for _ in 0..400_000u64 {
+        let r = next();
+        let k = if r % 4 == 0 {
+            r % 5000
+        } else {
+            (r >> 20) % 700
+        };
+        play(&mut cache, 10_000_000 + k);
+    }
+    cache.validate().unwrap();
+    let skewed = shares(&cache);
+    assert!(skewed * 100 > initial * 85, "skew: {skewed} of {initial}");
+}
