@@ -26,7 +26,7 @@ use std::num::NonZeroUsize;
 
 use bytes::Bytes;
 use polycache::bytemap::{ByteMap, BytePolicy};
-use polycache::policies::{LfuOrder, S3FifoOrder, TinyLfuOrder};
+use polycache::policies::{LfuOrder, LruOrder, Order, S3FifoOrder, TinyLfuOrder};
 use polycache::{Cache, Lru, Policy};
 
 #[path = "../byte_entries.rs"]
@@ -167,6 +167,20 @@ fn row<C: Fill>(name: &str, payload: u64, build: impl FnOnce() -> C) {
     drop(cache);
 }
 
+/// A typed `Cache` of capacity `N` over `order`.
+fn cache<O>(order: O) -> impl Fill
+where
+    O: Order<u64, u64> + Clone + Send + Sync,
+    O::Node: Send + Sync,
+{
+    Cache::builder(N).order(order).build().unwrap()
+}
+
+/// A `ByteMap` of `budget` bytes over `order`.
+fn byte_map<O: BytePolicy>(budget: u64, order: O) -> ByteMap<O> {
+    ByteMap::builder(budget).policy(order).build().unwrap()
+}
+
 fn typed() {
     println!(
         "Typed: u64 -> u64, capacity {N} entries, after {} inserts of distinct keys",
@@ -175,26 +189,13 @@ fn typed() {
     println!();
     println!("| cache | entries held | heap bytes/entry | allocations/entry |");
     println!("|---|---|---|---|");
-    row("polycache Cache (Lru)", 0, || {
-        Cache::<u64, u64>::builder(N).build().unwrap()
-    });
-    row("polycache Cache (Lfu)", 0, || {
-        Cache::builder(N)
-            .order(LfuOrder::default())
-            .build()
-            .unwrap()
-    });
+    row("polycache Cache (Lru)", 0, || cache(LruOrder::default()));
+    row("polycache Cache (Lfu)", 0, || cache(LfuOrder::default()));
     row("polycache Cache (TinyLfu)", 0, || {
-        Cache::builder(N)
-            .order(TinyLfuOrder::default())
-            .build()
-            .unwrap()
+        cache(TinyLfuOrder::default())
     });
     row("polycache Cache (S3Fifo)", 0, || {
-        Cache::builder(N)
-            .order(S3FifoOrder::default())
-            .build()
-            .unwrap()
+        cache(S3FifoOrder::default())
     });
     row("quick_cache (sync)", 0, || {
         quick_cache::sync::Cache::<u64, u64>::new(N as usize)
@@ -225,25 +226,16 @@ fn bytes() {
     println!("|---|---|---|---|---|");
     let payload = 16 + VALUE as u64;
     row("polycache ByteMap (Lru)", payload, || {
-        ByteMap::builder(budget).build().unwrap()
+        byte_map(budget, LruOrder::default())
     });
     row("polycache ByteMap (Lfu)", payload, || {
-        ByteMap::builder(budget)
-            .policy(LfuOrder::default())
-            .build()
-            .unwrap()
+        byte_map(budget, LfuOrder::default())
     });
     row("polycache ByteMap (TinyLfu)", payload, || {
-        ByteMap::builder(budget)
-            .policy(TinyLfuOrder::default())
-            .build()
-            .unwrap()
+        byte_map(budget, TinyLfuOrder::default())
     });
     row("polycache ByteMap (S3Fifo)", payload, || {
-        ByteMap::builder(budget)
-            .policy(S3FifoOrder::default())
-            .build()
-            .unwrap()
+        byte_map(budget, S3FifoOrder::default())
     });
     row("quick_cache (sync)", payload, || {
         quick_cache::sync::Cache::with_weighter(N as usize, budget, ByteWeighter)
