@@ -161,6 +161,15 @@ pub const CLIMB_SAMPLE_MIN: u64 = SAMPLES_PER_ENTRY * INITIAL_SKETCH;
 const SECOND_CHANCE_LIMIT: i32 = 16;
 /// Second chances: with a score below 1, a returning loser still gets in with
 /// probability `1 / 2^SECOND_CHANCE_EXPLORE`, so that the score keeps being measured.
+///
+/// The exploring has a price on a loop, where every admission of a loser evicts an
+/// entry that was about to be used: at loop@512 (`../shared/traces`, the sim, seeds 42,
+/// 7 and 1234) about 2,100 such admissions cost 0.4 points (49.5-49.6%; 50.0% with no
+/// second chances at all, against a bar of 50.02%). Rarer exploring gives the loop
+/// back part of that and costs scan@1000 its second chances: at `1 / 2^6` to
+/// `1 / 2^8`, loop@512 reaches 49.7-49.9% and scan@1000 falls from 46.0-46.1% to
+/// 44.0-44.4% (bar 45.94%); exploring rarely only while the score is at its floor
+/// (`1 / 2^7` or `1 / 2^9` there) does the same.
 const SECOND_CHANCE_EXPLORE: u32 = 5;
 
 /// An entry's TinyLFU state: its links in its segment, its sketch key, its hits not
