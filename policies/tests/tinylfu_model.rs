@@ -290,3 +290,33 @@ fn protected_follows_the_victims_that_return() {
     let skewed = shares(&cache);
     assert!(skewed * 100 > initial * 85, "skew: {skewed} of {initial}");
 }
+
+/// On a loop longer than the cache, the window wants to be as small as it can be (its
+/// entries are never hit), and the climber takes it there. Once it is there, a step
+/// down moves nothing, and the next sample's hit ratio differs from the last one by
+/// noise alone: the climber must not read a small drop as the step's fault and push
+/// the window back up (it did, by 4% of the capacity every fourth sample, which cost
+/// loop@512 half a point).
+#[test]
+fn a_window_at_its_floor_stays_there_on_a_loop() {
+    let mut cache = TinyLfu::<u64, u64>::builder(512)
+        .hasher(DefaultHashBuilder::with_seeds(1, 2, 3, 4))
+        .order(TinyLfuOrder::with_seed(7))
+        .build()
+        .unwrap();
+    let mut max_after_settling = 0;
+    for t in 0..400_000u64 {
+        let k = t % 1011;
+        if cache.get(&k).is_none() {
+            cache.insert(k, k).unwrap();
+        }
+        if t >= 100_000 && t % 500 == 0 {
+            max_after_settling = max_after_settling.max(cache.order().window_max());
+        }
+    }
+    cache.validate().unwrap();
+    assert!(
+        max_after_settling <= 2,
+        "the window went back up to {max_after_settling} entries"
+    );
+}
