@@ -79,17 +79,21 @@ fn long_runs_keep_invariants_while_the_window_adapts() {
     run(64, 9, &ops);
 }
 
+/// A cache of `capacity` entries with a fixed hasher and TinyLfu seed `seed`, so that
+/// a run is the same every time.
+fn seeded(capacity: u64, seed: u64) -> TinyLfu<u64, u64> {
+    TinyLfu::<u64, u64>::builder(capacity)
+        .hasher(DefaultHashBuilder::with_seeds(1, 2, 3, 4))
+        .order(TinyLfuOrder::with_seed(seed))
+        .build()
+        .unwrap()
+}
+
 /// The same seed, hasher and operations give the same cache; the climber moves the
 /// window; frequency protects a hot set from a scan.
 #[test]
 fn seeded_runs_are_reproducible_and_resist_scans() {
-    let build = || {
-        TinyLfu::<u64, u64>::builder(100)
-            .hasher(DefaultHashBuilder::with_seeds(1, 2, 3, 4))
-            .order(TinyLfuOrder::with_seed(42))
-            .build()
-            .unwrap()
-    };
+    let build = || seeded(100, 42);
     let (mut a, mut b) = (build(), build());
     let mut hits = [0u64; 2];
     let mut scan = 1_000u64;
@@ -159,13 +163,7 @@ fn decoded_byte_strings_run_against_the_model() {
 /// drifting working set a little larger than the cache they keep being granted.
 #[test]
 fn second_chances_follow_their_payoff() {
-    let build = || {
-        TinyLfu::<u64, u64>::builder(100)
-            .hasher(DefaultHashBuilder::with_seeds(1, 2, 3, 4))
-            .order(TinyLfuOrder::with_seed(7))
-            .build()
-            .unwrap()
-    };
+    let build = || seeded(100, 7);
     let replay = |c: &mut TinyLfu<u64, u64>, keys: &mut dyn Iterator<Item = u64>| {
         let mut hits = 0u64;
         for k in keys {
@@ -248,11 +246,7 @@ fn the_sketch_ends_sized_for_the_entries_held() {
 /// so the sum isolates this rule.
 #[test]
 fn protected_follows_the_victims_that_return() {
-    let mut cache = TinyLfu::<u64, u64>::builder(1000)
-        .hasher(DefaultHashBuilder::with_seeds(1, 2, 3, 4))
-        .order(TinyLfuOrder::with_seed(7))
-        .build()
-        .unwrap();
+    let mut cache = seeded(1000, 7);
     let shares = |c: &TinyLfu<u64, u64>| c.order().protected_max() + c.order().window_max();
     let initial = shares(&cache);
     // 80% of main, plus the window's 3%.
@@ -299,11 +293,7 @@ fn protected_follows_the_victims_that_return() {
 /// loop@512 half a point).
 #[test]
 fn a_window_at_its_floor_stays_there_on_a_loop() {
-    let mut cache = TinyLfu::<u64, u64>::builder(512)
-        .hasher(DefaultHashBuilder::with_seeds(1, 2, 3, 4))
-        .order(TinyLfuOrder::with_seed(7))
-        .build()
-        .unwrap();
+    let mut cache = seeded(512, 7);
     let mut max_after_settling = 0;
     for t in 0..400_000u64 {
         let k = t % 1011;
