@@ -176,10 +176,13 @@ const SECOND_CHANCE_LIMIT: i32 = 16;
 /// The exploring has a price on a loop, where every admission of a loser evicts an
 /// entry that was about to be used: at loop@512 (`../shared/traces`, the sim, seeds 42,
 /// 7 and 1234) about 2,100 such admissions cost 0.2 points (50.02%, against 50.2% at
-/// `1 / 2^8`; the bar is 50.02%). Rarer exploring costs scan@1000 its second chances:
-/// at `1 / 2^6` to `1 / 2^8`, or with none, it falls from 46.0-46.1% to 44.0-44.9% on
-/// two seeds of three (bar 45.94%); exploring rarely only while the score is at its
-/// floor does the same.
+/// `1 / 2^8`; the bar is 50.02%). But at `1 / 2^6` to `1 / 2^8`, or with none,
+/// scan@1000 falls from 46.0-46.1% to 44.0-44.9% on two seeds of three (bar 45.94%),
+/// and exploring rarely only while the score is at its floor does the same. Not
+/// through the second chances themselves: scan is a loop of 25 passes, which gives the
+/// climber four samples, and whether the window ends at one entry or at 127 turns on
+/// whether the third sample's hit ratio happens to beat the second's; the exploring
+/// changes that noise.
 const SECOND_CHANCE_EXPLORE: u32 = 5;
 
 /// An entry's TinyLFU state: its links in its segment, its sketch key, its hits not
