@@ -275,6 +275,13 @@ fn sketch_key(hash: u64) -> u32 {
     ((z ^ (z >> 31)) >> (32 + KEY_SHIFT)) as u32
 }
 
+/// Protected's initial share of a main space of weight `main` (its ceiling when it
+/// adapts): [`PROTECTED_TENTHS`] tenths.
+#[inline]
+fn protected_share(main: u64) -> u64 {
+    (u128::from(main) * u128::from(PROTECTED_TENTHS) / 10) as u64
+}
+
 /// The W-TinyLFU eviction order. See [`TinyLfu`](crate::TinyLfu) and the
 /// [module documentation](self) for the rule.
 ///
@@ -412,7 +419,7 @@ impl TinyLfuOrder {
         let window = (u128::from(capacity) * u128::from(WINDOW_PERCENT)).div_ceil(100) as u64;
         self.window_max = window.clamp(1, capacity);
         let main = capacity - self.window_max;
-        self.protected_max = (u128::from(main) * u128::from(PROTECTED_TENTHS) / 10) as u64;
+        self.protected_max = protected_share(main);
         // The first step grows the window (see the module docs).
         self.step = STEP_FRACTION * capacity as f64;
         self.pending = 0;
@@ -713,8 +720,7 @@ impl TinyLfuOrder {
         if self.victims.contains(fp) {
             self.protected_max = self.protected_max.saturating_sub(w);
         } else if self.victims.contains(fp | PROTECTED_VICTIM) {
-            let main = self.capacity.saturating_sub(self.window_max);
-            let ceiling = (u128::from(main) * u128::from(PROTECTED_TENTHS) / 10) as u64;
+            let ceiling = protected_share(self.capacity.saturating_sub(self.window_max));
             if self.protected_max < ceiling {
                 self.protected_max = (self.protected_max + w).min(ceiling);
             }
