@@ -4,7 +4,7 @@
 
 mod bytemap_support;
 
-use bytemap_support::{Config, Op, decode, run};
+use bytemap_support::{Config, Op, SLICE_LENS, decode, run};
 use proptest::prelude::*;
 
 fn key() -> impl Strategy<Value = u8> {
@@ -23,6 +23,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => key().prop_map(Op::Contains),
         6 => (key(), len(), ttl()).prop_map(|(key, len, ttl)| Op::Insert { key, len, ttl }),
         1 => (key(), len()).prop_map(|(key, len)| Op::InsertSlice { key, len }),
+        4 => (key(), 0usize..4).prop_map(|(key, i)| Op::InsertSlice { key, len: SLICE_LENS[i] }),
         2 => (key(), len(), ttl()).prop_map(|(key, len, ttl)| Op::TryInsert { key, len, ttl }),
         2 => key().prop_map(Op::Remove),
         2 => (key(), any::<i8>()).prop_map(|(key, grow)| Op::GetMut { key, grow }),
@@ -42,10 +43,11 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn config() -> impl Strategy<Value = Config> {
-    (0u8..5, any::<bool>(), 0u32..3).prop_map(|(policy, large, s)| Config {
+    (0u8..5, any::<bool>(), 0u32..3, any::<bool>()).prop_map(|(policy, large, s, quiet)| Config {
         policy,
         large,
         shards: 1 << s,
+        listener: !(large && quiet),
     })
 }
 
@@ -74,6 +76,7 @@ fn ttl_edges_every_policy() {
                 policy,
                 large,
                 shards: 2,
+                listener: true,
             };
             let mut ops = Vec::new();
             for k in 0..24u8 {
@@ -91,6 +94,44 @@ fn ttl_edges_every_policy() {
                     ops.push(Op::Ttl(k));
                 }
                 ops.push(Op::Advance { ms: 0, us: 2 });
+            }
+            ops.push(Op::Purge);
+            run(config, &ops);
+        }
+    }
+}
+
+/// Every policy, without a listener (so `insert_slice` overwrites in place): a key
+/// rewritten with values of its size, read between writes (the reader's handle is gone
+/// by the next write), given a TTL that the next plain write must clear, and rewritten
+/// with other sizes, on one shard and on four.
+#[test]
+fn insert_slice_in_place_every_policy() {
+    for policy in 0..5 {
+        for shards in [1, 4] {
+            let config = Config {
+                policy,
+                large: true,
+                shards,
+                listener: false,
+            };
+            let mut ops = Vec::new();
+            for round in 0..6u16 {
+                for k in 0..24u8 {
+                    let len = SLICE_LENS[usize::from(k) % 4];
+                    ops.push(Op::InsertSlice { key: k, len });
+                    ops.push(Op::Get(k));
+                    if round % 3 == 1 {
+                        ops.push(Op::Expire { key: k, ttl: 5 });
+                    }
+                    ops.push(Op::InsertSlice { key: k, len });
+                    ops.push(Op::Ttl(k));
+                }
+                ops.push(Op::InsertSlice {
+                    key: 3,
+                    len: 8 * round + 4,
+                });
+                ops.push(Op::Advance { ms: 3, us: 0 });
             }
             ops.push(Op::Purge);
             run(config, &ops);

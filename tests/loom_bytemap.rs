@@ -88,6 +88,31 @@ fn get_mut_races_an_insert() {
     });
 }
 
+/// `insert_slice` of a value of the stored one's length (which it writes into the old
+/// buffer when no reader holds it) racing a reader that keeps what it got: the reader
+/// sees "old" or "new", whole, and its bytes never change after it got them, whichever
+/// came first. The map ends with "new".
+#[test]
+fn an_in_place_write_races_a_reader() {
+    model(|| {
+        let map = lru(1);
+        map.insert_slice(b"k", b"old").unwrap();
+        let writer = {
+            let map = map.clone();
+            thread::spawn(move || {
+                assert_eq!(map.insert_slice(b"k", b"new"), Ok(true));
+            })
+        };
+        let got = map.get_owned(b"k").unwrap();
+        let first = got.to_vec();
+        assert!(first == b"old" || first == b"new", "saw {first:?}");
+        writer.join().unwrap();
+        assert_eq!(got[..], first[..], "a value changed in its reader's hands");
+        assert_eq!(map.get_owned(b"k").as_deref(), Some(&b"new"[..]));
+        map.validate().unwrap();
+    });
+}
+
 /// An entry (append if present, else create) racing an insert of the same key: the
 /// check and the act are atomic, so the result is "ins" (entry first, then the insert)
 /// or "ins!" (insert first, then the entry appended), never "mine" or "mine!".

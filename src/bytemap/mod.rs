@@ -48,7 +48,9 @@
 //!   except the closures documented to run there ([`ByteMap::get_with`],
 //!   [`ByteMap::get_mut`], [`ByteMap::entry`]); those must not call back into the map.
 //! - Values that leave (replaced, evicted, expired, removed) are dropped, and reported
-//!   to the eviction listener, after the lock is released.
+//!   to the eviction listener, after the lock is released. ([`ByteMap::insert_slice`]
+//!   may instead overwrite a value in its buffer: only one that no handle shares, so no
+//!   reader ever sees bytes change.)
 //! - A panic in a closure run under a lock leaves the shard consistent: closures run
 //!   before the map is changed.
 //! - [`ByteMap::validate`] checks every shard's policy, weights against the budget, and
@@ -94,6 +96,11 @@ use crate::stats::CacheStats;
 /// tables also grow by doubling, so at other sizes their slack moves these by a few
 /// bytes.
 pub const ENTRY_OVERHEAD: u64 = 64;
+
+/// [`ByteMap::insert_slice`] overwrites a value in its buffer, and copies a new one under
+/// the shard lock, up to this many bytes; a larger value is copied before the lock is
+/// taken, so that no thread waits on a long copy.
+pub const IN_PLACE_MAX_BYTES: usize = 1024;
 
 /// The automatic shard count gives each shard at least this many bytes of budget per
 /// `MIN_SHARD_CAPACITY` unit (so a shard holds at least 512 × 128 bytes = 64 KiB).
@@ -678,18 +685,61 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
         self.write_routed(self.route_key(key), key, value.into(), None)
     }
 
-    /// [`ByteMap::insert`] of a copy of `value`.
+    /// Inserts or replaces `key` with a copy of `value` (no TTL: a plain write clears
+    /// the key's TTL), as `SET` does; returns whether it replaced a live value. It does
+    /// not hand the old value back (use [`ByteMap::insert`] for that): so a value of the
+    /// same length that no reader holds any more is overwritten in its buffer, with no
+    /// allocation and no free. That is done when the map has no eviction listener (which
+    /// gets every replaced value of a write that does not return it) and the value is at
+    /// most [`IN_PLACE_MAX_BYTES`]; otherwise, and for a new key, the copy is a new
+    /// buffer (made under the shard lock up to that size, before it above).
+    ///
+    /// # Errors
+    ///
+    /// [`ByteMapError::TooLarge`]; the map is then unchanged.
     ///
     /// ```
     /// use polycache::bytemap::ByteMap;
     /// let map = ByteMap::builder(1 << 20).build().unwrap();
-    /// let buf = vec![7u8; 100];
-    /// map.insert_slice(b"k", &buf).unwrap();
-    /// assert_eq!(map.get_with(b"k", |v| v.len()), Some(100));
+    /// assert_eq!(map.insert_slice(b"k", &[7; 100]), Ok(false));
+    /// let held = map.get_owned(b"k").unwrap();
+    /// assert_eq!(map.insert_slice(b"k", &[8; 100]), Ok(true)); // `held` keeps the old bytes
+    /// drop(held);
+    /// assert_eq!(map.insert_slice(b"k", &[9; 100]), Ok(true)); // written in place
+    /// assert_eq!(map.get_with(b"k", |v| (v.len(), v[0])), Some((100, 9)));
     /// ```
     #[inline]
-    pub fn insert_slice(&self, key: &[u8], value: &[u8]) -> Result<Option<Bytes>, ByteMapError> {
-        self.insert(key, Bytes::copy_from_slice(value))
+    pub fn insert_slice(&self, key: &[u8], value: &[u8]) -> Result<bool, ByteMapError> {
+        self.check_weight(key.len(), value.len())?;
+        let route = self.route_key(key);
+        let max_entry = self.inner.max_entry;
+        let mut out = Evictions::new();
+        let in_place = if self.inner.listener.is_some() || value.len() > IN_PLACE_MAX_BYTES {
+            let value = Bytes::copy_from_slice(value);
+            self.store()
+                .insert_routed_into(route, key.into(), value, None, &mut out)
+                .map_err(|e| refused(e, None, max_entry))?;
+            false
+        } else {
+            self.store().with_shard_at(route.shard, |s| {
+                if s.policy
+                    .overwrite_hashed(route.hash, key, &mut out, |v| overwrite(v, value))
+                {
+                    s.stats.inserts += 1;
+                    s.stats.count_cause(EvictionCause::Replaced);
+                    s.stats.count_evictions(&out);
+                    return Ok(true);
+                }
+                let value = Bytes::copy_from_slice(value);
+                write_locked(s, route.hash, key.into(), value, None, max_entry, &mut out)
+                    .map(|()| false)
+            })?
+        };
+        let replaced = in_place || out.iter().any(|e| e.cause == EvictionCause::Replaced);
+        // What left (evicted, expired, the replaced value) goes to the listener, and
+        // is dropped, here: unlocked.
+        self.report(&out);
+        Ok(replaced)
     }
 
     /// Inserts or replaces `key`; it expires `ttl_ms` milliseconds from now.
@@ -988,6 +1038,27 @@ impl<C: Clock> ByteMap<PrefixOrder, C> {
             self.report(&expired);
         });
         removed
+    }
+}
+
+/// Writes `value` over the stored bytes `stored` when they have the same length and no
+/// other handle shares them (so the write is seen by no reader); `false` otherwise,
+/// leaving `stored` as it was.
+#[inline]
+fn overwrite(stored: &mut Bytes, value: &[u8]) -> bool {
+    if stored.len() != value.len() || !stored.is_unique() {
+        return false;
+    }
+    match std::mem::take(stored).try_into_mut() {
+        Ok(mut buf) => {
+            buf.copy_from_slice(value);
+            *stored = buf.freeze();
+            true
+        }
+        Err(shared) => {
+            *stored = shared;
+            false
+        }
     }
 }
 
