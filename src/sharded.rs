@@ -780,6 +780,22 @@ where
         key: &[u8],
         f: impl FnOnce(&V) -> R,
     ) -> Option<R> {
+        self.get_routed_as(route, key, f)
+    }
+
+    /// [`Sharded::get_routed_with`] with the key in a form `K` borrows as, for a facade
+    /// whose look-up type compares faster than `[u8]` (ByteMap's `KeyBytes`).
+    #[inline]
+    pub(crate) fn get_routed_as<Q, R>(
+        &self,
+        route: Route,
+        key: &Q,
+        f: impl FnOnce(&V) -> R,
+    ) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
         self.get_at(route.shard & self.mask(), route.hash, key, f)
     }
 

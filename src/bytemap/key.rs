@@ -1,5 +1,5 @@
 //! [`ByteKey`]: how a [`ByteMap`](super::ByteMap) stores a key: inside the entry up to
-//! [`INLINE_KEY_BYTES`], on the heap beyond.
+//! [`INLINE_KEY_BYTES`], on the heap beyond; and [`KeyBytes`], the key it looks up.
 //!
 //! A look-up compares the key it is given with the stored one. A key behind a pointer
 //! (`Box<[u8]>`) costs a cache miss of its own on every look-up that reaches the entry,
@@ -8,7 +8,10 @@
 //! # Invariants
 //!
 //! - A `ByteKey` hashes, compares and orders exactly as the `[u8]` it holds, so a map
-//!   keyed by `ByteKey` is looked up by `&[u8]` (`Borrow<[u8]>`).
+//!   keyed by `ByteKey` is looked up by `&[u8]` (`Borrow<[u8]>`), or by [`KeyBytes`]
+//!   (`Borrow<KeyBytes>`), which hashes and compares as the same `[u8]` too. The map's
+//!   hot paths look up by `KeyBytes`: its equality (`bytes_eq`) compares keys of 8
+//!   to 16 bytes inline instead of calling `bcmp`.
 //! - A key of at most [`INLINE_KEY_BYTES`] bytes is inline ([`ByteKey::is_inline`]).
 
 use std::borrow::Borrow;
@@ -16,6 +19,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
+use ref_cast::RefCast;
 use smallvec::SmallVec;
 
 /// Keys up to this many bytes live inside the map's entry: no allocation, and no
@@ -33,8 +37,75 @@ pub const INLINE_KEY_BYTES: usize = 16;
 /// let long = ByteKey::from(&b"a key longer than sixteen bytes"[..]);
 /// assert!(!long.is_inline());
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Default, Eq, PartialOrd, Ord)]
 pub struct ByteKey(SmallVec<[u8; INLINE_KEY_BYTES]>);
+
+impl PartialEq for ByteKey {
+    /// As the slices compare (`bytes_eq`).
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        bytes_eq(self, other)
+    }
+}
+
+/// A key being looked up, as the map's table compares it with stored keys: a `[u8]`
+/// whose equality is `bytes_eq`. [`ByteKey`] borrows as one; a `&[u8]` becomes one
+/// with [`KeyBytes::new`], at no cost.
+#[derive(RefCast)]
+#[repr(transparent)]
+pub struct KeyBytes([u8]);
+
+impl KeyBytes {
+    /// `bytes` as a key to look up.
+    #[inline]
+    pub fn new(bytes: &[u8]) -> &KeyBytes {
+        KeyBytes::ref_cast(bytes)
+    }
+}
+
+impl PartialEq for KeyBytes {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        bytes_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for KeyBytes {}
+
+impl Hash for KeyBytes {
+    /// As the slice hashes.
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl Borrow<KeyBytes> for ByteKey {
+    #[inline]
+    fn borrow(&self) -> &KeyBytes {
+        KeyBytes::new(self)
+    }
+}
+
+/// `a == b`, with keys of 8 to 16 bytes compared as two overlapping words, inline.
+/// A slice compare of a length known only at run time is a call to `bcmp` (about 20
+/// instructions for 16 bytes, and the call); this is about 6. Keep it this small: it is
+/// inlined into hashbrown's probe loop, and a second branch (4 to 7 bytes as two `u32`)
+/// made that loop too large to inline into a ByteMap hit, which then ran as many
+/// instructions as with `bcmp` (220), not 28 fewer (`BYTEMAP=1 COLUMN=2
+/// benches/compare/cachegrind.sh`).
+#[inline(always)]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if (8..=16).contains(&n) {
+        let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().unwrap());
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    a == b
+}
 
 impl ByteKey {
     /// The key's bytes.
@@ -97,6 +168,25 @@ impl fmt::Debug for ByteKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `bytes_eq` is `==` of slices: every length to 40, equal, and differing at each
+    /// position (so each word of the overlapping compare is seen to matter), and
+    /// lengths that differ.
+    #[test]
+    fn bytes_eq_is_slice_equality() {
+        for n in 0..=40usize {
+            let a: Vec<u8> = (0..n).map(|i| (i * 7 + 1) as u8).collect();
+            assert!(bytes_eq(&a, &a.clone()), "len {n}");
+            assert!(KeyBytes::new(&a) == KeyBytes::new(&a.clone()));
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x80;
+                assert!(!bytes_eq(&a, &b), "len {n}, differing at {at}");
+                assert!(ByteKey::from(&a[..]) != ByteKey::from(&b[..]));
+            }
+            assert!(!bytes_eq(&a, &a[..n.saturating_sub(1)]) || n == 0);
+        }
+    }
 
     #[test]
     fn hashes_and_compares_as_its_slice() {

@@ -74,7 +74,7 @@ use polycache_policies::{
 pub use bytes::{Bytes, BytesMut};
 
 pub use self::entry::{Entry, OccupiedEntry, VacantEntry};
-pub use self::key::{ByteKey, INLINE_KEY_BYTES};
+pub use self::key::{ByteKey, INLINE_KEY_BYTES, KeyBytes};
 pub use self::policy::BytePolicy;
 pub use self::prepared::PreparedKey;
 use crate::error::BuildError;
@@ -581,7 +581,8 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
 
     #[inline]
     fn get_owned_routed(&self, route: Route, key: &[u8]) -> Option<Bytes> {
-        self.store().get_routed_with(route, key, Bytes::clone)
+        self.store()
+            .get_routed_as(route, KeyBytes::new(key), Bytes::clone)
     }
 
     /// Lends the value of `key` to `f`, without copying or cloning it, recording the
@@ -596,7 +597,7 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
     #[inline]
     pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         self.store()
-            .get_routed_with(self.route_key(key), key, |v| f(v))
+            .get_routed_as(self.route_key(key), KeyBytes::new(key), |v| f(v))
     }
 
     /// Whether a live entry for `key` is stored (not an access).
@@ -612,7 +613,9 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
     pub fn contains_key(&self, key: &[u8]) -> bool {
         let route = self.route_key(key);
         self.store().read_shard_at(route.shard, |s| {
-            s.policy.peek_hashed(route.hash, key).is_some()
+            s.policy
+                .peek_hashed(route.hash, KeyBytes::new(key))
+                .is_some()
         })
     }
 
@@ -723,7 +726,9 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
         } else {
             self.store().with_shard_at(route.shard, |s| {
                 if s.policy
-                    .overwrite_hashed(route.hash, key, &mut out, |v| overwrite(v, value))
+                    .overwrite_hashed(route.hash, KeyBytes::new(key), &mut out, |v| {
+                        overwrite(v, value)
+                    })
                 {
                     s.stats.inserts += 1;
                     s.stats.count_cause(EvictionCause::Replaced);
@@ -972,7 +977,7 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
     #[inline]
     pub fn get_with_prepared<R>(&self, key: &PreparedKey, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         self.store()
-            .get_routed_with(self.route_of(key), key.key(), |v| f(v))
+            .get_routed_as(self.route_of(key), KeyBytes::new(key.key()), |v| f(v))
     }
 
     /// [`ByteMap::insert`] (`ttl_ms: None`) or [`ByteMap::insert_with_ttl`] of a
