@@ -51,6 +51,15 @@ impl PartialEq for ByteKey {
 /// A key being looked up, as the map's table compares it with stored keys: a `[u8]`
 /// whose equality is `bytes_eq`. [`ByteKey`] borrows as one; a `&[u8]` becomes one
 /// with [`KeyBytes::new`], at no cost.
+///
+/// ```
+/// use std::borrow::Borrow;
+/// use polycache::bytemap::{ByteKey, KeyBytes};
+/// let stored = ByteKey::from(&b"user:42"[..]);
+/// let seen: &KeyBytes = stored.borrow();
+/// assert!(seen == KeyBytes::new(b"user:42"));
+/// assert!(seen != KeyBytes::new(b"user:43"));
+/// ```
 #[derive(RefCast)]
 #[repr(transparent)]
 pub struct KeyBytes([u8]);
@@ -71,6 +80,12 @@ impl PartialEq for KeyBytes {
 }
 
 impl Eq for KeyBytes {}
+
+impl fmt::Debug for KeyBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "b\"{}\"", self.0.escape_ascii())
+    }
+}
 
 impl Hash for KeyBytes {
     /// As the slice hashes.
