@@ -10,7 +10,7 @@
 
 use loom::thread;
 use polycache::ManualClock;
-use polycache::bytemap::{ByteMap, Entry};
+use polycache::bytemap::{ByteMap, ByteMapError, Entry};
 use polycache::policies::PrefixOrder;
 
 mod loom_support;
@@ -27,6 +27,21 @@ fn lru(shards: usize) -> ByteMap<polycache::policies::LruOrder, ManualClock> {
         .seed(5)
         .build()
         .unwrap()
+}
+
+/// A one-shard Lru map holding `k` = "old", and a thread writing `k` = "new" with
+/// `insert_slice` (its result is what the thread returns).
+fn old_and_a_writer_of_new() -> (
+    ByteMap<polycache::policies::LruOrder, ManualClock>,
+    thread::JoinHandle<Result<bool, ByteMapError>>,
+) {
+    let map = lru(1);
+    map.insert_slice(b"k", b"old").unwrap();
+    let writer = {
+        let map = map.clone();
+        thread::spawn(move || map.insert_slice(b"k", b"new"))
+    };
+    (map, writer)
 }
 
 /// `remove_prefix` racing an insert into the same group: whatever the order, no entry
@@ -71,16 +86,9 @@ fn remove_prefix_races_an_insert_into_the_group() {
 #[test]
 fn get_mut_races_an_insert() {
     model(|| {
-        let map = lru(1);
-        map.insert_slice(b"k", b"old").unwrap();
-        let writer = {
-            let map = map.clone();
-            thread::spawn(move || {
-                map.insert_slice(b"k", b"new").unwrap();
-            })
-        };
+        let (map, writer) = old_and_a_writer_of_new();
         let changed = map.get_mut(b"k", |v| v.extend_from_slice(b"+")).unwrap();
-        writer.join().unwrap();
+        assert_eq!(writer.join().unwrap(), Ok(true));
         assert_eq!(changed, Some(()));
         let v = map.get_owned(b"k").unwrap();
         assert!(&v[..] == b"new" || &v[..] == b"new+", "saw {v:?}");
@@ -95,18 +103,11 @@ fn get_mut_races_an_insert() {
 #[test]
 fn an_in_place_write_races_a_reader() {
     model(|| {
-        let map = lru(1);
-        map.insert_slice(b"k", b"old").unwrap();
-        let writer = {
-            let map = map.clone();
-            thread::spawn(move || {
-                assert_eq!(map.insert_slice(b"k", b"new"), Ok(true));
-            })
-        };
+        let (map, writer) = old_and_a_writer_of_new();
         let got = map.get_owned(b"k").unwrap();
         let first = got.to_vec();
         assert!(first == b"old" || first == b"new", "saw {first:?}");
-        writer.join().unwrap();
+        assert_eq!(writer.join().unwrap(), Ok(true));
         assert_eq!(got[..], first[..], "a value changed in its reader's hands");
         assert_eq!(map.get_owned(b"k").as_deref(), Some(&b"new"[..]));
         map.validate().unwrap();
