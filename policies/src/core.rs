@@ -39,8 +39,11 @@
 //!
 //! # Panic safety
 //!
-//! User code runs in three places: `Hash`/`Eq` of the key, the weigher, and the closure
-//! of `retain`. The weigher and the clock run before anything is changed. `Hash`/`Eq`
+//! User code runs in four places: `Hash`/`Eq` of the key, the weigher, the closure
+//! of `retain`, and the `write` of `overwrite_hashed`. The weigher and the clock run
+//! before anything is changed, except in `overwrite_hashed`, where the weigher weighs
+//! what `write` wrote: if either panics there, the entry holds what was written with
+//! its old weight and TTL (the stored weights still sum to the total). `Hash`/`Eq`
 //! run only in table probes, before or between whole steps. `retain`'s closure runs
 //! between whole removals. A panic in any of them leaves every invariant intact.
 
@@ -419,7 +422,7 @@ where
 
     // `always`: each hot path (a hit, a write) must have its probe inlined. With
     // `#[inline]` alone, LLVM outlined `find_live` once `overwrite_hashed` became its
-    // fourth caller, and a ByteMap hit ran 27 more instructions (`cachegrind.sh`).
+    // fourth caller, and a ByteMap hit ran 28 more instructions (`cachegrind.sh`).
     #[inline(always)]
     fn find<Q>(&self, hash: u64, key: &Q) -> Option<Idx>
     where
@@ -639,8 +642,9 @@ where
     /// For values that own a buffer: a write of the same size can reuse it, with no
     /// allocation and no free. No replaced value is reported (there is none left).
     ///
-    /// O(1) plus the evictions. If `write` panics the entry stays, holding what `write`
-    /// left in it, with its old weight and TTL: every invariant still holds.
+    /// O(1) plus the evictions. If `write` (or the weigher after it) panics, the entry
+    /// stays, holding what `write` left in it, with its old weight and TTL: every
+    /// invariant still holds.
     ///
     /// ```
     /// use polycache_policies::{Evictions, Lru, Policy};
