@@ -1103,6 +1103,20 @@ mod tests {
             (true, vec![])
         );
         assert_eq!(c.ttl(&5), Some(None));
+        // A `write` that panics halfway leaves every invariant intact.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let h = c.hash(&5);
+            c.overwrite_hashed(h, &5, &mut Evictions::new(), |v| {
+                v.push(9);
+                panic!("a write that fails halfway")
+            })
+        }));
+        assert!(panicked.is_err());
+        c.validate().unwrap();
+        // 3 and 5 are left (4 expired, reclaimed by 5's insert); 5 holds what was
+        // written, at its old weight.
+        assert_eq!((c.len(), c.weight()), (2, 4));
+        assert_eq!(c.peek(&5), Some(&vec![1, 1, 9]));
     }
 
     /// The arena starts on a cache line, so a 32-byte entry sits in one line (a `Vec`
