@@ -595,6 +595,13 @@ where
         out
     }
 
+    /// Whether one entry may weigh `weight`: no more than the capacity, and within the
+    /// `u32` a weight is stored in.
+    #[inline]
+    fn fits(&self, weight: u64) -> bool {
+        weight <= self.capacity && weight <= u64::from(u32::MAX)
+    }
+
     /// Finishes a replacement of entry `i`'s value, which is already written: its new
     /// `weight` (at most the capacity), its `deadline` (0: none), and the access. If it
     /// got heavier than the room left, others are evicted into `out`.
@@ -684,7 +691,7 @@ where
         if !wrote && weight == weight_in(&self.weights, i) {
             return false;
         }
-        if weight > self.capacity || weight > u64::from(u32::MAX) {
+        if !self.fits(weight) {
             let (key, value) = self.remove_at(i, NIL);
             out.push(Evicted {
                 key,
@@ -781,7 +788,7 @@ where
         out: &mut Evictions<K, V>,
     ) -> Result<(), InsertError<K, V>> {
         let weight = self.weigher.weigh(&key, &value).max(1);
-        if weight > self.capacity || weight > u64::from(u32::MAX) {
+        if !self.fits(weight) {
             return Err(InsertError::Overweight {
                 key,
                 value,

@@ -653,15 +653,27 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
         ttl: Option<Duration>,
     ) -> Result<Option<Bytes>, ByteMapError> {
         self.check_weight(key.len(), value.len())?;
-        let owned: ByteKey = key.into();
         // Written once, into this buffer outside the lock; dropped here after it.
         let mut out = Evictions::new();
-        self.store()
-            .insert_routed_into(route, owned, value, ttl, &mut out)
-            .map_err(|e| refused(e, ttl, self.inner.max_entry))?;
+        self.write_routed_into(route, key, value, ttl, &mut out)?;
         let old = take_replaced(&mut out);
         self.report(&out);
         Ok(old)
+    }
+
+    /// Writes a value whose weight was checked, appending what left to `out`.
+    #[inline]
+    fn write_routed_into(
+        &self,
+        route: Route,
+        key: &[u8],
+        value: Bytes,
+        ttl: Option<Duration>,
+        out: &mut Evictions<ByteKey, Bytes>,
+    ) -> Result<(), ByteMapError> {
+        self.store()
+            .insert_routed_into(route, key.into(), value, ttl, out)
+            .map_err(|e| refused(e, ttl, self.inner.max_entry))
     }
 
     /// Inserts or replaces `key` with `value` (no TTL: a plain write clears the key's
@@ -715,13 +727,9 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
     pub fn insert_slice(&self, key: &[u8], value: &[u8]) -> Result<bool, ByteMapError> {
         self.check_weight(key.len(), value.len())?;
         let route = self.route_key(key);
-        let max_entry = self.inner.max_entry;
         let mut out = Evictions::new();
         let in_place = if self.inner.listener.is_some() || value.len() > IN_PLACE_MAX_BYTES {
-            let value = Bytes::copy_from_slice(value);
-            self.store()
-                .insert_routed_into(route, key.into(), value, None, &mut out)
-                .map_err(|e| refused(e, None, max_entry))?;
+            self.write_routed_into(route, key, Bytes::copy_from_slice(value), None, &mut out)?;
             false
         } else {
             self.store().with_shard_at(route.shard, |s| {
@@ -735,9 +743,13 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
                     s.stats.count_evictions(&out);
                     return Ok(true);
                 }
+                // Not in place: a new key (probed a second time by the insert, as
+                // `Policy` has no insert that takes a probe's result), another length,
+                // or a value someone holds.
                 let value = Bytes::copy_from_slice(value);
-                write_locked(s, route.hash, key.into(), value, None, max_entry, &mut out)
+                insert_counted(s, route.hash, key.into(), value, None, &mut out)
                     .map(|()| false)
+                    .map_err(|e| refused(e, None, self.inner.max_entry))
             })?
         };
         let replaced = in_place || out.iter().any(|e| e.cause == EvictionCause::Replaced);
@@ -1051,9 +1063,11 @@ impl<C: Clock> ByteMap<PrefixOrder, C> {
 /// leaving `stored` as it was.
 #[inline]
 fn overwrite(stored: &mut Bytes, value: &[u8]) -> bool {
-    if stored.len() != value.len() || !stored.is_unique() {
+    if stored.len() != value.len() {
         return false;
     }
+    // `try_into_mut` is the uniqueness check: it hands the buffer over only if no
+    // other handle shares it.
     match std::mem::take(stored).try_into_mut() {
         Ok(mut buf) => {
             buf.copy_from_slice(value);
