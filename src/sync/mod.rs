@@ -91,10 +91,10 @@ pub(crate) use imp::{Condvar, Mutex};
 /// The atomics the crate's own lock protocols use: `std`'s, or loom's under `--cfg loom`.
 pub(crate) mod atomic {
     #[cfg(not(loom))]
-    pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
     #[cfg(loom)]
-    pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 }
 
 /// An `UnsafeCell` with loom's API (`get` and `get_mut` return pointers whose `deref`
