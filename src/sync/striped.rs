@@ -929,8 +929,33 @@ mod loom_model {
         if builder.preemption_bound.is_none() {
             builder.preemption_bound = Some(3);
         }
-        builder.max_branches = 400;
         builder.check(f);
+    }
+
+    type Pair = StripedRwLock<(u32, u32)>;
+
+    /// Checks that a read of `lock` sees the pair whole: (0, 0) before the write,
+    /// (1, 1) after.
+    fn read_whole(lock: &Pair) {
+        let g = lock.read();
+        assert!(*g == (0, 0) || *g == (1, 1), "torn: {:?}", *g);
+    }
+
+    /// Races a spawned reader and a spawned `write` (which sets the pair to (1, 1))
+    /// against a read on this thread; joins both.
+    fn race_readers_and(lock: &Arc<Pair>, write: impl FnOnce(&Pair) + Send + 'static) {
+        let l1 = lock.clone();
+        let reader = loom::thread::spawn(move || read_whole(&l1));
+        let l2 = lock.clone();
+        let writer = loom::thread::spawn(move || write(&l2));
+        read_whole(lock);
+        reader.join().unwrap();
+        writer.join().unwrap();
+    }
+
+    fn set_pair(mut g: WriteGuard<'_, (u32, u32), ()>) {
+        g.0 = 1;
+        g.1 = 1;
     }
 
     /// A writer against readers on both stripes (threads 0 and 2 share stripe 0,
@@ -938,24 +963,8 @@ mod loom_model {
     #[test]
     fn readers_on_two_stripes_race_a_writer() {
         model(|| {
-            let lock = Arc::new(StripedRwLock::<(u32, u32)>::new((0, 0), 2));
-            let l1 = lock.clone();
-            let reader = loom::thread::spawn(move || {
-                let g = l1.read();
-                assert!(*g == (0, 0) || *g == (1, 1), "torn: {:?}", *g);
-            });
-            let l2 = lock.clone();
-            let writer = loom::thread::spawn(move || {
-                let mut g = l2.write();
-                g.0 = 1;
-                g.1 = 1;
-            });
-            {
-                let g = lock.read();
-                assert!(*g == (0, 0) || *g == (1, 1), "torn: {:?}", *g);
-            }
-            reader.join().unwrap();
-            writer.join().unwrap();
+            let lock = Arc::new(Pair::new((0, 0), 2));
+            race_readers_and(&lock, |l| set_pair(l.write()));
             assert_eq!(*lock.read(), (1, 1));
         });
     }
@@ -966,24 +975,8 @@ mod loom_model {
     #[test]
     fn two_readers_on_one_stripe_race_a_writer() {
         model(|| {
-            let lock = Arc::new(StripedRwLock::<(u32, u32)>::new((0, 0), 1));
-            let l1 = lock.clone();
-            let reader = loom::thread::spawn(move || {
-                let g = l1.read();
-                assert!(*g == (0, 0) || *g == (1, 1), "torn: {:?}", *g);
-            });
-            let l2 = lock.clone();
-            let writer = loom::thread::spawn(move || {
-                let mut g = l2.write();
-                g.0 = 1;
-                g.1 = 1;
-            });
-            {
-                let g = lock.read();
-                assert!(*g == (0, 0) || *g == (1, 1), "torn: {:?}", *g);
-            }
-            reader.join().unwrap();
-            writer.join().unwrap();
+            let lock = Arc::new(Pair::new((0, 0), 1));
+            race_readers_and(&lock, |l| set_pair(l.write()));
         });
     }
 
@@ -994,25 +987,9 @@ mod loom_model {
     #[test]
     fn closing_races_readers_on_both_stripes() {
         model(|| {
-            let lock = Arc::new(StripedRwLock::<(u32, u32)>::new((0, 0), 2));
+            let lock = Arc::new(Pair::new((0, 0), 2));
             drop(lock.read()); // the main thread takes stripe 0
-            let l1 = lock.clone();
-            let reader = loom::thread::spawn(move || {
-                let g = l1.read();
-                assert!(*g == (0, 0) || *g == (1, 1), "torn: {:?}", *g);
-            });
-            let l2 = lock.clone();
-            let closer = loom::thread::spawn(move || {
-                let mut g = l2.write_then(Some(CLOSED));
-                g.0 = 1;
-                g.1 = 1;
-            });
-            {
-                let g = lock.read();
-                assert!(*g == (0, 0) || *g == (1, 1), "torn: {:?}", *g);
-            }
-            reader.join().unwrap();
-            closer.join().unwrap();
+            race_readers_and(&lock, |l| set_pair(l.write_then(Some(CLOSED))));
             let open = lock.is_open();
             for s in lock.rest.iter() {
                 assert_eq!(
