@@ -90,7 +90,6 @@
 //! [`SemanticCacheBuilder::query_cache`]`(0)` or, at run time,
 //! [`SemanticCache::set_query_cache_enabled`]. Predicate searches are never cached.
 
-mod atomic;
 mod error;
 mod query_cache;
 mod search;
@@ -107,7 +106,6 @@ use polycache_policies::{
     Clock, ConfigError, Evictions, InsertError, Lru, Policy, SystemClock, UnitWeigher,
 };
 
-use self::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use self::query_cache::{Answer, QueryCache, QueryKey};
 use self::search::{Threshold, dot, normalize_into};
 use self::store::{Row, SemRef, Slabs};
@@ -115,6 +113,7 @@ use crate::error::BuildError;
 use crate::selector::ShardSelector;
 use crate::sharded::{Shard, Sharded, insert_counted, shard_count_for};
 use crate::sync::Mutex;
+use crate::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 pub use self::error::SemanticError;
 pub use self::query_cache::QueryCacheStats;

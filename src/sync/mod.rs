@@ -2,9 +2,10 @@
 //!
 //! Normal builds use `parking_lot`; with `--cfg loom` the same names are loom's, so the
 //! loom models in `tests/loom_*.rs` explore every interleaving of the real code. Only
-//! what the crate uses is wrapped, with one API for both: `Mutex::lock`,
-//! `RwLock::read` and `RwLock::write` return the guard (loom's poisoning is ignored, as
-//! parking_lot has none) and `Condvar::wait` takes and returns the guard.
+//! what the crate uses is wrapped, with one API for both: `Mutex::lock` returns the
+//! guard (loom's poisoning is ignored, as parking_lot has none) and `Condvar::wait`
+//! takes and returns the guard; `atomic` and `cell` are the atomics and the
+//! `UnsafeCell` of the crate's own protocols.
 //!
 //! The shards' lock is the crate's own [`StripedRwLock`] (module `striped`), written
 //! over this shim's `atomic` and `cell`, so that loom checks its protocol too.
@@ -88,13 +89,19 @@ mod imp {
 
 pub(crate) use imp::{Condvar, Mutex};
 
-/// The atomics the crate's own lock protocols use: `std`'s, or loom's under `--cfg loom`.
+/// The atomics of the crate's own protocols (the shard lock, the semantic cache's
+/// generation counters): `std`'s, or loom's under `--cfg loom`, so that the loom models
+/// see every load and store.
 pub(crate) mod atomic {
     #[cfg(not(loom))]
-    pub(crate) use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+    pub(crate) use std::sync::atomic::{
+        AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
 
     #[cfg(loom)]
-    pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+    pub(crate) use loom::sync::atomic::{
+        AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
 }
 
 /// An `UnsafeCell` with loom's API (`get` and `get_mut` return pointers whose `deref`
