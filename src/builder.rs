@@ -335,7 +335,7 @@ impl<K, V, M> CacheBuilder<K, V, M> {
             None => {
                 let cores = self
                     .parallelism
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                    .unwrap_or_else(crate::sharded::available_cores);
                 shard_count_for(self.capacity, cores)
             }
         };

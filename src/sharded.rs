@@ -121,28 +121,23 @@ pub fn shard_capacity(capacity: u64, shards: usize, i: usize) -> u64 {
     capacity / n + u64::from((i as u64) < capacity % n)
 }
 
-/// The stripes of a shard lock whose look-ups share it: one per core (see
-/// [`StripedRwLock`]'s docs), the core count read once per process. Two under loom, so
-/// that the models cover readers on different stripes.
-fn reader_stripes() -> usize {
-    #[cfg(loom)]
-    let cores = 2;
-    #[cfg(not(loom))]
-    let cores = {
-        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-    };
-    stripes_for(cores)
+/// The cores this process may run on ([`std::thread::available_parallelism`], 1 if
+/// unknown): what the automatic shard count and the shard lock's stripes are sized by.
+pub(crate) fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// A value alone on its 128-byte block.
-#[repr(align(128))]
-#[derive(Debug, Default)]
-struct Padded<T>(T);
+/// The stripes of a shard lock whose look-ups share it: one per core (see
+/// [`StripedRwLock`]'s docs). Two under loom, so that the models cover readers on
+/// different stripes.
+fn reader_stripes() -> usize {
+    stripes_for(if cfg!(loom) { 2 } else { available_cores() })
+}
 
 /// One shard's lock: a [`StripedRwLock`] around the shard, whose stripes carry the
 /// counts of the look-ups made under the shared lock (which cannot write the counters
-/// inside the shard). A reader's counts live on its own stripe, beside the word its
+/// inside the shard). The lock is 128-byte aligned (its stripes are), so two shards
+/// never share a cache line. A reader's counts live on its own stripe, beside the word its
 /// lock acquisition writes, so a shared `get` writes that one line and no line another
 /// reader writes.
 type Slot<P, X> = StripedRwLock<Shard<P, X>, SharedCounts>;
@@ -183,7 +178,7 @@ pub(crate) struct Shard<P, X> {
 /// sharded.validate().unwrap();
 /// ```
 pub struct Sharded<K, V, P, X = ()> {
-    shards: Box<[Padded<Slot<P, X>>]>,
+    shards: Box<[Slot<P, X>]>,
     selector: ShardSelector,
     capacity: u64,
     count_hits: bool,
@@ -239,7 +234,7 @@ where
                 stats: CacheStats::default(),
                 extra: X::default(),
             };
-            shards.push(Padded(StripedRwLock::new(shard, stripes)));
+            shards.push(StripedRwLock::new(shard, stripes));
         }
         Ok(Sharded {
             shards: shards.into_boxed_slice(),
@@ -342,7 +337,7 @@ where
     /// Runs `f` on shard `i`, under its lock (exclusive).
     #[inline]
     pub(crate) fn with_shard_at<R>(&self, i: usize, f: impl FnOnce(&mut Shard<P, X>) -> R) -> R {
-        let mut guard = self.shards[i].0.write();
+        let mut guard = self.shards[i].write();
         f(&mut guard)
     }
 
@@ -355,7 +350,7 @@ where
     /// Runs `f` on shard `i`, under its lock shared with other readers.
     #[inline]
     pub(crate) fn read_shard_at<R>(&self, i: usize, f: impl FnOnce(&Shard<P, X>) -> R) -> R {
-        let guard = self.shards[i].0.read();
+        let guard = self.shards[i].read();
         f(&guard)
     }
 
@@ -443,7 +438,7 @@ where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let guard = self.shards[i].0.read();
+        let guard = self.shards[i].read();
         let found = guard.policy.get_shared_hashed(hash, key);
         if self.count_hits {
             let counts = guard.stripe();
@@ -707,7 +702,7 @@ where
             acc += s.stats;
             acc
         });
-        for counts in self.shards.iter().flat_map(|slot| slot.0.payloads()) {
+        for counts in self.shards.iter().flat_map(|slot| slot.payloads()) {
             acc.hits += counts.hits.load(Relaxed);
             acc.misses += counts.misses.load(Relaxed);
         }
@@ -766,7 +761,7 @@ where
     fn fold<A>(&self, init: A, mut f: impl FnMut(A, &Shard<P, X>) -> A) -> A {
         let mut acc = init;
         for shard in self.shards.iter() {
-            let guard = shard.0.read();
+            let guard = shard.read();
             acc = f(acc, &guard);
         }
         acc
@@ -1040,7 +1035,7 @@ mod tests {
 
     #[test]
     fn padded_is_128() {
-        assert_eq!(std::mem::align_of::<Padded<Slot<u8, ()>>>(), 128);
-        assert_eq!(std::mem::size_of::<Padded<Slot<u8, ()>>>() % 128, 0);
+        assert_eq!(std::mem::align_of::<Slot<u8, ()>>(), 128);
+        assert_eq!(std::mem::size_of::<Slot<u8, ()>>() % 128, 0);
     }
 }

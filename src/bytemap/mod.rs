@@ -351,7 +351,7 @@ impl<O: BytePolicy, C: Clock> ByteMapBuilder<O, C> {
         let shards = match self.shards {
             Some(n) => n,
             None => {
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let cores = crate::sharded::available_cores();
                 shard_count_for(self.budget / BYTES_PER_UNIT, cores)
             }
         };

@@ -526,7 +526,7 @@ impl<K, V, C: Clock> SemanticCacheBuilder<K, V, C> {
         let shards = match self.shards {
             Some(n) => n,
             None => {
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let cores = crate::sharded::available_cores();
                 shard_count_for(self.capacity, cores)
             }
         };
