@@ -145,9 +145,9 @@ const READER: u64 = 1;
 const COUNT: u64 = (1 << 32) - 1;
 /// The bit of a stripe's state that a thread sets before it sleeps waiting for
 /// `WRITER` to clear.
-pub(crate) const PARKED: u64 = 1 << 32;
+const PARKED: u64 = 1 << 32;
 /// The bit of a stripe's state that a writer sets (and leaves set on closed stripes).
-pub(crate) const WRITER: u64 = 1 << 33;
+const WRITER: u64 = 1 << 33;
 /// One read, in a stripe's tick count (the bits above `WRITER`).
 const TICK: u64 = 1 << 34;
 /// The tick count's bits.
@@ -155,7 +155,7 @@ const TICKS: u64 = !(TICK - 1);
 
 /// The writers' score at which an open lock closes is 0; it never goes above this, so
 /// a change of workload closes the stripes within this many writes.
-pub(crate) const MAX_SCORE: u32 = 8;
+const MAX_SCORE: u32 = 8;
 /// The score a lock starts with, or gets when a reader opens it.
 const START_SCORE: u32 = MAX_SCORE / 2;
 
@@ -175,7 +175,7 @@ const UNCLAIM: u8 = 1;
 const CLOSE: u8 = 2;
 
 /// The most stripes [`stripes_for`] gives a lock: a writer touches every one.
-pub(crate) const MAX_STRIPES: usize = 8;
+const MAX_STRIPES: usize = 8;
 
 /// The stripe count for `cores` cores: the next power of two, at most [`MAX_STRIPES`].
 /// Threads take stripes in turn, so two threads share one only when more threads than
@@ -247,25 +247,26 @@ impl<T, S> StripedRwLock<T, S> {
         }
     }
 
-    /// The stripe a reader should use in `mode`.
+    /// One try at a read: counts this reader on the stripe the mode gives it (its own
+    /// if open, else stripe 0). Returns the mode read, the stripe, and the stripe's
+    /// state before.
     #[inline]
-    fn reader_stripe(&self, mode: u8) -> &Stripe<S> {
-        if mode == OPEN {
-            self.my_stripe()
+    fn enter(&self) -> (u8, &Stripe<S>, u64) {
+        let mode = self.mode.load(Relaxed);
+        let (stripe, add) = if mode == OPEN {
+            // Ticks matter only to the writers of an open lock (and keep its stripe 0
+            // off the writers' one-instruction fast path).
+            (self.my_stripe(), TICK + READER)
         } else {
-            &self.first
-        }
+            (&self.first, READER)
+        };
+        (mode, stripe, stripe.state.fetch_add(add, Acquire))
     }
 
     /// Locks shared: many readers at once, no writer.
     #[inline]
     pub(crate) fn read(&self) -> ReadGuard<'_, T, S> {
-        let mode = self.mode.load(Relaxed);
-        let mut stripe = self.reader_stripe(mode);
-        // Ticks matter only to the writers of an open lock (and keep its stripe 0 off
-        // the writers' one-instruction fast path).
-        let add = if mode == OPEN { TICK + READER } else { READER };
-        let before = stripe.state.fetch_add(add, Acquire);
+        let (mode, mut stripe, before) = self.enter();
         let mut open_after = false;
         if before & WRITER != 0 {
             stripe = self.read_slow(stripe);
@@ -296,10 +297,9 @@ impl<T, S> StripedRwLock<T, S> {
             if !(on_rest && self.mode.load(Relaxed) != OPEN) {
                 self.wait_writer_gone(&stripe.state, on_rest);
             }
-            let mode = self.mode.load(Relaxed);
-            stripe = self.reader_stripe(mode);
-            let add = if mode == OPEN { TICK + READER } else { READER };
-            if stripe.state.fetch_add(add, Acquire) & WRITER == 0 {
+            let (_, next, before) = self.enter();
+            stripe = next;
+            if before & WRITER == 0 {
                 return stripe;
             }
         }
@@ -343,11 +343,14 @@ impl<T, S> StripedRwLock<T, S> {
                 .compare_exchange(now, now | WRITER, Acquire, Relaxed)
                 .is_ok()
         {
-            // Holding stripe 0 of a closed lock is holding it all. `mode` is exact now;
-            // if another thread opened the lock meanwhile, this unlock only clears the
-            // open stripes' ticks (it touches no value, so it need not drain them).
-            let mode = self.mode.load(Relaxed);
-            self.unlock_write(if mode == CLOSED { OPEN } else { mode }, UNCLAIM);
+            // Holding stripe 0 of a closed lock is holding it all, and `mode` is exact
+            // now. If another thread opened the lock meanwhile, there is nothing to do
+            // but let stripe 0 go (this touched no value, so nothing needed draining).
+            if self.mode.load(Relaxed) == CLOSED {
+                self.unlock_write(OPEN, UNCLAIM);
+            } else {
+                self.unlock_write(OPEN, KEEP);
+            }
         }
     }
 
