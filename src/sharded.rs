@@ -50,7 +50,7 @@
 //!   shared `get` counts its hit or miss in its own stripe too. A plain readers-writer
 //!   lock makes every read write one shared word, so two cores reading bounce its line
 //!   on every look-up: a warm read-only workload ran at about 30 M look-ups/s on two
-//!   threads against 62 M/s on one, and runs at 120-125 M/s striped (`cd
+//!   threads against 62 M/s on one, and runs at 105-125 M/s striped (`cd
 //!   benches/compare && cargo run --release -- --only 4,5 --column 2,3`). Writes pay
 //!   for the stripes (they claim every one), so the lock adapts: when writes see reads
 //!   from fewer than two threads between them, it closes the stripes and works as a
