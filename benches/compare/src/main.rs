@@ -25,6 +25,11 @@
 //! - (e) `insert_slice` only (Zipf over 1M keys: replaces and evictions);
 //!
 //! 1 and 2 threads each.
+//!
+//! Lock-cost section (`--lock-cost`, run alone): workloads (a) and (b) with 1 thread for
+//! polycache's S3Fifo policy and quick_cache's unsync cache (no lock, no shards) beside
+//! the two concurrent caches, and the cost of an uncontended atomic read-modify-write:
+//! where a thread that has the cache to itself spends its time (`lock_cost.rs`).
 
 use std::hint::black_box;
 use std::num::NonZeroUsize;
@@ -36,6 +41,7 @@ use polycache::{Cache, Lfu, Lru, Policy, S3Fifo};
 
 mod byte_entries;
 mod bytemap;
+mod lock_cost;
 
 use byte_entries::mix;
 
@@ -374,11 +380,15 @@ fn interleaved(
 }
 
 fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
     if std::env::args().any(|a| a == "--bytemap") {
         bytemap::main();
         return;
     }
-    let quick = std::env::args().any(|a| a == "--quick");
+    if std::env::args().any(|a| a == "--lock-cost") {
+        lock_cost::main(quick);
+        return;
+    }
     let runs = runs(quick);
     let per_thread = if quick { 2_000_000 } else { 5_000_000 };
     let traces_a: Vec<Vec<u64>> = (0..2)
