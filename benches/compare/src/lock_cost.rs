@@ -20,7 +20,7 @@ use std::time::Instant;
 use polycache::policies::S3FifoOrder;
 use polycache::{Cache, Policy, S3Fifo};
 
-use crate::{CAPACITY, KEYS, interleaved, mix, print_table, runs, zipf_trace};
+use crate::{Bench, CAPACITY, KEYS, Poly, Quick, interleaved, mix, print_table, runs, zipf_trace};
 
 /// The operations of workloads (a) and (b) for one thread; `&self` through a `RefCell`
 /// for the caches that take `&mut self`.
@@ -31,8 +31,18 @@ trait Single {
 
 struct Bare(RefCell<S3Fifo<u64, u64>>);
 struct QuickUnsync(RefCell<quick_cache::unsync::Cache<u64, u64>>);
-struct Poly(Cache<u64, u64, S3Fifo<u64, u64>>);
-struct QuickSync(quick_cache::sync::Cache<u64, u64>);
+
+/// The concurrent caches run through the main table's [`Bench`] wrappers.
+impl<C: Bench> Single for C {
+    #[inline]
+    fn get(&self, k: u64) -> Option<u64> {
+        Bench::get(self, k)
+    }
+    #[inline]
+    fn insert(&self, k: u64, v: u64) {
+        Bench::insert(self, k, v);
+    }
+}
 
 impl Single for Bare {
     #[inline]
@@ -53,28 +63,6 @@ impl Single for QuickUnsync {
     #[inline]
     fn insert(&self, k: u64, v: u64) {
         self.0.borrow_mut().insert(k, v);
-    }
-}
-
-impl Single for Poly {
-    #[inline]
-    fn get(&self, k: u64) -> Option<u64> {
-        self.0.get(&k)
-    }
-    #[inline]
-    fn insert(&self, k: u64, v: u64) {
-        let _ = self.0.insert(k, v);
-    }
-}
-
-impl Single for QuickSync {
-    #[inline]
-    fn get(&self, k: u64) -> Option<u64> {
-        self.0.get(&k)
-    }
-    #[inline]
-    fn insert(&self, k: u64, v: u64) {
-        self.0.insert(k, v);
     }
 }
 
@@ -166,7 +154,7 @@ pub(crate) fn main(quick: bool) {
                 trace,
             ),
             2 => run(
-                Poly(
+                Poly::<S3Fifo<u64, u64>>(
                     Cache::builder(CAPACITY)
                         .order(S3FifoOrder::default())
                         .count_hits(false)
@@ -177,7 +165,7 @@ pub(crate) fn main(quick: bool) {
                 trace,
             ),
             _ => run(
-                QuickSync(quick_cache::sync::Cache::new(CAPACITY as usize)),
+                Quick(quick_cache::sync::Cache::new(CAPACITY as usize)),
                 a,
                 trace,
             ),
