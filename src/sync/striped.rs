@@ -23,9 +23,11 @@
 //!   (reads from one thread, or none: writes dominate) lowers a score, one that finds
 //!   them on two or more raises it (up to [`MAX_SCORE`]); at 0 the writer closes the
 //!   stripes.
-//! - a reader of a closed lock that finds another reader inside it (two threads reading
-//!   at once) opens the stripes after its read, by taking the write lock if it is free
-//!   that instant (it never waits for it: a reader must not wait for other readers).
+//! - a reader of a closed lock that finds another reader still inside it as it leaves
+//!   (two threads reading at once) opens the stripes, by taking the write lock if it is
+//!   free that instant (it never waits for it: a reader must not wait for other
+//!   readers). Looking as it leaves, in the value its unlock returns, costs the common
+//!   case nothing: one test covers this and the wake-up below.
 //!
 //! A lock made with one stripe never opens. `Sharded` makes one stripe for policies
 //! whose hits take the lock exclusively, and one per core where look-ups share it.
@@ -34,7 +36,8 @@
 //!
 //! A stripe's state is one `AtomicU64`: the count of readers that hold (or are trying
 //! for) the lock through it in bits 0..32, the [`PARKED`] bit (a thread may be asleep
-//! waiting for this stripe's `WRITER` to clear), the [`WRITER`] bit, and above them a
+//! waiting for this stripe's `WRITER` to clear), the [`WRITER`] bit, on stripe 0 the
+//! [`WANT`] bit (reads met in a closed lock: the last one out opens it), and above them a
 //! tick count of the reads made through it (it wraps harmlessly past bit 63). Each lock
 //! also has a `gate`, a mutex and a condition variable, used only to sleep, and its
 //! `mode` (open, closed, or single for one stripe), which only a writer holding the
@@ -47,7 +50,10 @@
 //!   once `WRITER` has cleared.
 //! - **read unlock**: `fetch_sub(1, Release)` on the same stripe. If the value before
 //!   had `WRITER` and a count of 1, this was the last reader a writer is draining: wake
-//!   the gate's sleepers.
+//!   the gate's sleepers. Else, on stripe 0 of a closed lock: with a count above 1 set
+//!   `WANT` (`fetch_or`); with a count of 1 and `WANT`, try to open the lock (above).
+//!   All of these are off the common path, which tests the value before for exactly
+//!   one reader and nothing else.
 //! - **write**: claim stripe 0: a `compare_exchange` from 0 to `WRITER`, else `fetch_or(WRITER, Acquire)`, which, if `WRITER` was already
 //!   there (another writer holds the lock), waits until it clears and tries again. If
 //!   the stripes are open, set `WRITER` on every other stripe (`fetch_add`, `Acquire`;
@@ -57,8 +63,8 @@
 //!   first, last to first: if the stripes stay or become open, clear `WRITER`,
 //!   `PARKED` and the ticks (`fetch_and`, `Release`); if they close, clear `PARKED` and
 //!   the ticks and leave `WRITER` set. Then the same on stripe 0, last, always clearing
-//!   `WRITER` (a `compare_exchange` from `WRITER` to 0 when that is all there is). If
-//!   any stripe had `PARKED`, wake the sleepers.
+//!   `WRITER` and `WANT` (a `compare_exchange` from `WRITER` to 0 when that is all
+//!   there is). If any stripe had `PARKED`, wake the sleepers.
 //! - **waiting** for a stripe's `WRITER` to clear (a reader, or a writer at stripe 0)
 //!   spins a little, then takes the gate's mutex, sets `PARKED` with a
 //!   `fetch_or(PARKED, Acquire)` and, if that shows `WRITER` still set (and, for a
@@ -104,6 +110,11 @@
 //!   the writer asleep. `PARKED` is cleared only by a writer's unlock, in the same
 //!   read-modify-write that clears or keeps `WRITER`, so one sleeper cannot hide
 //!   another; a stale `PARKED` costs that unlock one needless wake-up.
+//! - **`WANT` is a hint.** Exclusion never depends on it: it only makes some unlocks
+//!   take the slow path and try to open the lock, which is safe at any time (a try
+//!   takes the write lock or does nothing). A stale one (the lock opened, or the
+//!   other reader left before the bit was set) costs one slow unlock, which clears it
+//!   or opens the lock.
 //! - **Writers are not starved**: once a writer has set a stripe's bit, new readers on
 //!   that stripe back off. (Readers can be, by an unbroken stream of writers.)
 //!
@@ -148,8 +159,12 @@ const COUNT: u64 = (1 << 32) - 1;
 const PARKED: u64 = 1 << 32;
 /// The bit of a stripe's state that a writer sets (and leaves set on closed stripes).
 const WRITER: u64 = 1 << 33;
-/// One read, in a stripe's tick count (the bits above `WRITER`).
-const TICK: u64 = 1 << 34;
+/// The bit of stripe 0's state that a reader of a closed lock sets when it leaves
+/// with another reader still inside: the last reader out then opens the lock. Cleared
+/// by a writer's unlock.
+const WANT: u64 = 1 << 34;
+/// One read, in a stripe's tick count (the bits above `WANT`).
+const TICK: u64 = 1 << 35;
 /// The tick count's bits.
 const TICKS: u64 = !(TICK - 1);
 
@@ -248,10 +263,9 @@ impl<T, S> StripedRwLock<T, S> {
     }
 
     /// One try at a read: counts this reader on the stripe the mode gives it (its own
-    /// if open, else stripe 0). Returns the mode read, the stripe, and the stripe's
-    /// state before.
+    /// if open, else stripe 0). Returns the stripe and its state before.
     #[inline]
-    fn enter(&self) -> (u8, &Stripe<S>, u64) {
+    fn enter(&self) -> (&Stripe<S>, u64) {
         let mode = self.mode.load(Relaxed);
         let (stripe, add) = if mode == OPEN {
             // Ticks matter only to the writers of an open lock (and keep its stripe 0
@@ -260,27 +274,19 @@ impl<T, S> StripedRwLock<T, S> {
         } else {
             (&self.first, READER)
         };
-        (mode, stripe, stripe.state.fetch_add(add, Acquire))
+        (stripe, stripe.state.fetch_add(add, Acquire))
     }
 
     /// Locks shared: many readers at once, no writer.
     #[inline]
     pub(crate) fn read(&self) -> ReadGuard<'_, T, S> {
-        let (mode, mut stripe, before) = self.enter();
-        let mut open_after = false;
+        let (mut stripe, before) = self.enter();
         if before & WRITER != 0 {
             stripe = self.read_slow(stripe);
-        } else if mode == CLOSED && before & COUNT != 0 {
-            // Another reader is inside: reads come from several threads at once.
-            open_after = true;
         }
         ReadGuard {
             value: self.value.get(),
-            held: HeldRead {
-                lock: self,
-                stripe,
-                open_after,
-            },
+            held: HeldRead { lock: self, stripe },
         }
     }
 
@@ -297,7 +303,7 @@ impl<T, S> StripedRwLock<T, S> {
             if !(on_rest && self.mode.load(Relaxed) != OPEN) {
                 self.wait_writer_gone(&stripe.state, on_rest);
             }
-            let (_, next, before) = self.enter();
+            let (next, before) = self.enter();
             stripe = next;
             if before & WRITER == 0 {
                 return stripe;
@@ -305,12 +311,47 @@ impl<T, S> StripedRwLock<T, S> {
         }
     }
 
-    /// Drops one reader from `stripe`, waking a writer that waits for the last one.
+    /// Drops one reader from `stripe`, waking a writer that waits for the last one, and
+    /// opening a closed lock where two reads met (module docs).
     #[inline]
     fn unlock_read(&self, stripe: &Stripe<S>) {
         let before = stripe.state.fetch_sub(READER, Release);
-        if before & WRITER != 0 && before & COUNT == READER {
-            self.wake_all();
+        // One test for the common case: no writer, no other reader, no `WANT`.
+        if before & (WRITER | COUNT | WANT) != READER {
+            self.unlock_read_slow(stripe, before);
+        }
+    }
+
+    /// The rest of a read unlock whose stripe, before it, showed a writer, another
+    /// reader, or `WANT`: wakes a draining writer for the last reader; in a closed
+    /// lock, asks the last reader out to open it, or, as that reader, tries to.
+    #[cold]
+    #[inline(never)]
+    fn unlock_read_slow(&self, stripe: &Stripe<S>, before: u64) {
+        if before & WRITER != 0 {
+            if before & COUNT == READER {
+                self.wake_all();
+            }
+            return;
+        }
+        if !std::ptr::eq(stripe, &self.first) {
+            // Another reader of this thread's stripe: more threads than stripes.
+            return;
+        }
+        if self.mode.load(Relaxed) != CLOSED {
+            // `WANT` left from a lock that has opened since (or a single stripe's
+            // readers, which never open it): clear it, once, off the fast path.
+            if before & WANT != 0 {
+                stripe.state.fetch_and(!WANT, Relaxed);
+            }
+        } else if before & COUNT != READER {
+            // Another reader is still inside: reads come from several threads at once.
+            if before & WANT == 0 {
+                stripe.state.fetch_or(WANT, Relaxed);
+            }
+        } else {
+            // The last reader out of a lock where reads met.
+            self.try_open();
         }
     }
 
@@ -453,10 +494,11 @@ impl<T, S> StripedRwLock<T, S> {
             parked = self.unlock_rest(next, rest);
         }
         // The common case, one compare-exchange: nobody asleep, no reader backing off,
-        // no ticks.
+        // no ticks, no `WANT` (which a write answers: the reads that met came before
+        // it, and the next ones will say again).
         let first = &self.first.state;
         if first.compare_exchange(WRITER, 0, Release, Relaxed).is_err() {
-            parked |= first.fetch_and(!(WRITER | PARKED | TICKS), Release);
+            parked |= first.fetch_and(!(WRITER | PARKED | WANT | TICKS), Release);
         }
         if parked & PARKED != 0 {
             self.wake_all();
@@ -576,21 +618,17 @@ pub(crate) struct ReadGuard<'a, T, S> {
     held: HeldRead<'a, T, S>,
 }
 
-/// A read held on a stripe; dropping it unlocks (and opens the stripes, if this read
-/// found another inside a closed lock).
+/// A read held on a stripe; dropping it unlocks (and may open the stripes: see
+/// `unlock_read`).
 struct HeldRead<'a, T, S> {
     lock: &'a StripedRwLock<T, S>,
     stripe: &'a Stripe<S>,
-    open_after: bool,
 }
 
 impl<T, S> Drop for HeldRead<'_, T, S> {
     #[inline]
     fn drop(&mut self) {
         self.lock.unlock_read(self.stripe);
-        if self.open_after {
-            self.lock.try_open();
-        }
     }
 }
 
@@ -810,7 +848,12 @@ mod tests {
             !lock.is_open(),
             "the lock was not free: no waiting, no opening"
         );
-        let (first, second) = (lock.read(), lock.read()); // the second finds the first
+        assert_ne!(
+            lock.first.state.load(Relaxed) & WANT,
+            0,
+            "the reader that left first asks the last one out to open"
+        );
+        let (first, second) = (lock.read(), lock.read());
         drop(first);
         drop(held);
         drop(second);
@@ -819,10 +862,23 @@ mod tests {
             "a reader that met another opened the stripes"
         );
         for s in lock.stripes() {
-            assert_eq!(s.state.load(Relaxed) & (COUNT | WRITER | PARKED), 0);
+            assert_eq!(s.state.load(Relaxed) & (COUNT | WRITER | PARKED | WANT), 0);
         }
         *lock.write() += 1;
         assert_eq!(*lock.read(), 3 * MAX_SCORE + START_SCORE + 1);
+        assert!(lock.is_open());
+    }
+
+    /// A `WANT` left behind where the lock is not closed (here one stripe, which never
+    /// opens) goes at the next read of stripe 0, which then opens nothing and leaves
+    /// the fast path to the reads after it.
+    #[test]
+    fn a_stale_want_goes_at_the_next_read() {
+        let lock = StripedRwLock::<u32>::new(7, 1);
+        lock.first.state.fetch_or(WANT, Relaxed);
+        assert_eq!(*lock.read(), 7);
+        assert_eq!(lock.first.state.load(Relaxed), 0);
+        assert_eq!(lock.mode.load(Relaxed), SINGLE);
     }
 
     /// Reads from two threads (on different stripes) between writes keep the stripes
@@ -993,16 +1049,36 @@ mod loom_model {
             let lock = Arc::new(Pair::new((0, 0), 2));
             drop(lock.read()); // the main thread takes stripe 0
             race_readers_and(&lock, |l| set_pair(l.write_then(Some(CLOSED))));
-            let open = lock.is_open();
-            for s in lock.rest.iter() {
-                assert_eq!(
-                    s.state.load(Relaxed) & WRITER == 0,
-                    open,
-                    "stripes match mode"
-                );
-            }
+            assert_stripes_match_mode(&lock);
             assert_eq!(*lock.read(), (1, 1));
         });
+    }
+
+    /// In a closed lock, two readers meet on stripe 0 while a writer writes: each sees
+    /// the pair whole; the first out sets `WANT` and the last out tries to open, as
+    /// the writer comes and goes (its unlock clears `WANT`); afterwards the stripes
+    /// agree with the mode, and the lock works.
+    #[test]
+    fn readers_that_meet_in_a_closed_lock_race_a_writer() {
+        model(|| {
+            let lock = Arc::new(Pair::new((0, 0), 2));
+            lock.set_open(false);
+            race_readers_and(&lock, |l| set_pair(l.write()));
+            assert_stripes_match_mode(&lock);
+            assert_eq!(*lock.read(), (1, 1));
+        });
+    }
+
+    /// Open stripes have `WRITER` clear, closed ones set.
+    fn assert_stripes_match_mode(lock: &Pair) {
+        let open = lock.is_open();
+        for s in lock.rest.iter() {
+            assert_eq!(
+                s.state.load(Relaxed) & WRITER == 0,
+                open,
+                "stripes match mode"
+            );
+        }
     }
 
     /// From closed, a reader's `try_open` races a writer and a reader of stripe 1 with
