@@ -1,6 +1,9 @@
 //! The lock-cost section (`--lock-cost`): where a 1-thread operation's time goes.
 //!
-//! Workloads (a) and (b) of the main table, 1 thread, for four caches: polycache's
+//! Workloads (a) and (b) of the main table, 1 thread, and (b) again on a cache of 1,024
+//! entries (Zipf over those keys), small enough to stay in the core's own caches, so
+//! that instructions and the lock set the pace there, not memory; for four caches:
+//! polycache's
 //! `S3Fifo` policy alone and quick_cache's `unsync::Cache` (each in a `RefCell`: no lock,
 //! no shards), then polycache's `Cache` (S3Fifo, no hit counts) and quick_cache's
 //! `sync::Cache`. The gap between a policy alone and its concurrent cache is what the
@@ -75,10 +78,14 @@ const NAMES: [&str; 4] = [
 /// quick_cache sync's row: the ratios are to it.
 const QUICK_ROW: usize = 3;
 
-/// Workload (a), then (b) on a cache filled with (b)'s key space: (Mops/s, hit ratio).
-fn run<C: Single>(cache: C, a: bool, trace: &[u64]) -> (f64, f64) {
+/// Entries of the cache-resident column's cache (and keys of its trace).
+const SMALL: u64 = 1024;
+
+/// Workload (a), or else (b) on a cache filled with the `fill` keys of its trace's key
+/// space: (Mops/s, hit ratio).
+fn run<C: Single>(cache: C, a: bool, trace: &[u64], fill: u64) -> (f64, f64) {
     if !a {
-        for rank in 0..CAPACITY {
+        for rank in 0..fill {
             cache.insert(mix(rank ^ 0xA5A5_A5A5), rank);
         }
     }
@@ -135,27 +142,34 @@ pub(crate) fn main(quick: bool) {
     let per_thread = if quick { 2_000_000 } else { 5_000_000 };
     let trace_a = zipf_trace(KEYS, per_thread, 1);
     let trace_b = zipf_trace(CAPACITY as usize, per_thread, 11);
+    let trace_small = zipf_trace(SMALL as usize, per_thread, 13);
     println!(
-        "capacity {CAPACITY}, u64 -> u64, 1 thread, {per_thread} ops per run, median of {runs} runs"
+        "capacity {CAPACITY} (the last column {SMALL}), u64 -> u64, 1 thread, {per_thread} ops per run, median of {runs} runs"
     );
-    let results = interleaved(runs, 2, NAMES.len(), |c, i| {
-        let (a, trace) = if c == 0 {
-            (true, &trace_a)
-        } else {
-            (false, &trace_b)
+    let results = interleaved(runs, 3, NAMES.len(), |c, i| {
+        let (a, trace, capacity) = match c {
+            0 => (true, &trace_a, CAPACITY),
+            1 => (false, &trace_b, CAPACITY),
+            _ => (false, &trace_small, SMALL),
         };
         match i {
-            0 => run(Bare(RefCell::new(S3Fifo::new(CAPACITY).unwrap())), a, trace),
+            0 => run(
+                Bare(RefCell::new(S3Fifo::new(capacity).unwrap())),
+                a,
+                trace,
+                capacity,
+            ),
             1 => run(
                 QuickUnsync(RefCell::new(quick_cache::unsync::Cache::new(
-                    CAPACITY as usize,
+                    capacity as usize,
                 ))),
                 a,
                 trace,
+                capacity,
             ),
             2 => run(
                 Poly::<S3Fifo<u64, u64>>(
-                    Cache::builder(CAPACITY)
+                    Cache::builder(capacity)
                         .order(S3FifoOrder::default())
                         .count_hits(false)
                         .build()
@@ -163,17 +177,19 @@ pub(crate) fn main(quick: bool) {
                 ),
                 a,
                 trace,
+                capacity,
             ),
             _ => run(
-                Quick(quick_cache::sync::Cache::new(CAPACITY as usize)),
+                Quick(quick_cache::sync::Cache::new(capacity as usize)),
                 a,
                 trace,
+                capacity,
             ),
         }
     });
     print_table(
         &NAMES,
-        &["(a) 1 thread", "(b) 1 thread"],
+        &["(a) 1 thread", "(b) 1 thread", "(b) 1 thread, 1K entries"],
         &results,
         QUICK_ROW,
         "(a) hit ratio",

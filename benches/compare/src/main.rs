@@ -26,10 +26,11 @@
 //!
 //! 1 and 2 threads each.
 //!
-//! Lock-cost section (`--lock-cost`, run alone): workloads (a) and (b) with 1 thread for
-//! polycache's S3Fifo policy and quick_cache's unsync cache (no lock, no shards) beside
-//! the two concurrent caches, and the cost of an uncontended atomic read-modify-write:
-//! where a thread that has the cache to itself spends its time (`lock_cost.rs`).
+//! Lock-cost section (`--lock-cost`, run alone): workloads (a) and (b) with 1 thread, and
+//! (b) on a cache of 1,024 entries that stays in the core's own caches, for polycache's
+//! S3Fifo policy and quick_cache's unsync cache (no lock, no shards) beside the two
+//! concurrent caches, and the cost of an uncontended atomic read-modify-write: where a
+//! thread that has the cache to itself spends its time (`lock_cost.rs`).
 
 use std::hint::black_box;
 use std::num::NonZeroUsize;
