@@ -3,6 +3,7 @@
 //! ```text
 //! cd benches/compare && cargo run --release [-- --quick]
 //! cargo run --release -- --only 4,5 --column 2,3 --runs 9   # a few cells, more runs
+//! cargo run --release -- --processes 5 --only 4,5   # medians over 5 fresh processes
 //! ```
 //!
 //! Workloads (capacity 100K entries, `u64 -> u64`):
@@ -15,7 +16,10 @@
 //! median of 5 runs (3 with `--quick`, N with `--runs N`), in millions of operations
 //! per second, with the ratio to quick_cache. Runs are interleaved: round after round,
 //! every cache runs every workload once, so that the noise of a shared machine is
-//! spread over all of them.
+//! spread over all of them. What interleaving cannot spread is what stays the same for
+//! a whole process (where the allocator's pages land): `--processes N` runs the same
+//! command in N fresh processes and prints each cell's median over them, with the
+//! lowest and highest ratio (`processes.rs`).
 //!
 //! ByteMap section (`--bytemap` runs it alone): `ByteMap` (Lru, S3Fifo) against quick_cache and
 //! moka holding `Bytes -> Bytes` with the same byte weigher (`key + value + 64`), a
@@ -43,6 +47,7 @@ use polycache::{Cache, Lfu, Lru, Policy, S3Fifo};
 mod byte_entries;
 mod bytemap;
 mod lock_cost;
+mod processes;
 
 use byte_entries::mix;
 
@@ -381,6 +386,18 @@ fn interleaved(
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(at) = args.iter().position(|a| a == "--processes") {
+        let n = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
+        let rest: Vec<String> = args
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != at && i != at + 1)
+            .map(|(_, a)| a.clone())
+            .collect();
+        processes::main(n.max(1), &rest);
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     if std::env::args().any(|a| a == "--bytemap") {
         bytemap::main();
