@@ -411,10 +411,12 @@ impl<T, S> StripedRwLock<T, S> {
         };
         // Only a writer holding stripe 0 changes the mode, so this is the mode.
         let mode = self.mode.load(Relaxed);
-        let (next, rest) = if mode == SINGLE {
-            (SINGLE, KEEP)
-        } else {
-            self.claim_rest(mode, before, next)
+        // A single stripe, or closed ones that stay closed (the common write of a lock
+        // that one thread uses): nothing more to claim, and no call.
+        let (next, rest) = match (mode, next) {
+            (SINGLE, _) => (SINGLE, KEEP),
+            (CLOSED, None) => (CLOSED, KEEP),
+            _ => self.claim_rest(mode, before, next),
         };
         WriteGuard {
             value: self.value.get_mut(),
