@@ -411,12 +411,14 @@ impl<T, S> StripedRwLock<T, S> {
         };
         // Only a writer holding stripe 0 changes the mode, so this is the mode.
         let mode = self.mode.load(Relaxed);
-        // A single stripe, or closed ones that stay closed (the common write of a lock
-        // that one thread uses): nothing more to claim, and no call.
+        // A single stripe, or closed ones (holding stripe 0 is holding them all):
+        // nothing more to claim, and no call. Closed stripes stay closed unless the
+        // caller opens them.
         let (next, rest) = match (mode, next) {
             (SINGLE, _) => (SINGLE, KEEP),
-            (CLOSED, None) => (CLOSED, KEEP),
-            _ => self.claim_rest(mode, before, next),
+            (CLOSED, Some(OPEN)) => (OPEN, UNCLAIM),
+            (CLOSED, _) => (CLOSED, KEEP),
+            _ => self.claim_rest(before, next),
         };
         WriteGuard {
             value: self.value.get_mut(),
@@ -447,18 +449,11 @@ impl<T, S> StripedRwLock<T, S> {
         }
     }
 
-    /// With stripe 0 held, in `mode` (open or closed): claims and drains the other
-    /// stripes if they are open, and picks the mode to leave at unlock: `next` if
-    /// given, else by the writers' score. Returns that mode and what the unlock does to
-    /// the other stripes.
+    /// With stripe 0 of an open lock held: claims and drains the other stripes, and
+    /// picks the mode to leave at unlock: `next` if given, else by the writers' score.
+    /// Returns that mode and what the unlock does to the other stripes.
     #[inline(never)]
-    fn claim_rest(&self, mode: u8, first_before: u64, next: Option<u8>) -> (u8, u8) {
-        if mode == CLOSED {
-            return match next {
-                Some(OPEN) => (OPEN, UNCLAIM),
-                _ => (CLOSED, KEEP),
-            };
-        }
+    fn claim_rest(&self, first_before: u64, next: Option<u8>) -> (u8, u8) {
         let mut read = u32::from(first_before & TICKS != 0);
         for s in self.rest.iter() {
             // The bit is clear on open stripes, so adding it sets it, in one `lock
