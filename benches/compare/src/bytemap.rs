@@ -8,8 +8,8 @@ use bytes::Bytes;
 use polycache::bytemap::{ByteMap, BytePolicy};
 use polycache::policies::S3FifoOrder;
 
-use crate::byte_entries::{ByteWeighter, Key, VALUE, WEIGHT, byte_weight, key_of, mix};
-use crate::{interleaved, parallel, print_table, runs, zipf_trace};
+use crate::byte_entries::{ByteWeighter, Key, VALUE, WEIGHT, byte_weight, key_of};
+use crate::{interleaved, key_of_rank, parallel, print_table, runs, zipf_trace};
 
 const ENTRIES: u64 = 100_000;
 const BUDGET: u64 = ENTRIES * WEIGHT;
@@ -132,7 +132,7 @@ fn mixed(c: &dyn ByteBench, traces: &[Vec<Key>]) -> (f64, f64) {
 fn reads(c: &dyn ByteBench, traces: &[Vec<Key>]) -> f64 {
     let value = [7u8; VALUE];
     for rank in 0..ENTRIES {
-        c.insert_slice(&key_of(mix(rank ^ 0xA5A5_A5A5)), &value);
+        c.insert_slice(&key_of(key_of_rank(rank)), &value);
     }
     let pass = |trace: &[Key]| {
         for k in trace {

@@ -23,7 +23,9 @@ use std::time::Instant;
 use polycache::policies::S3FifoOrder;
 use polycache::{Cache, Policy, S3Fifo};
 
-use crate::{Bench, CAPACITY, KEYS, Poly, Quick, interleaved, mix, print_table, runs, zipf_trace};
+use crate::{
+    Bench, CAPACITY, KEYS, Poly, Quick, interleaved, key_of_rank, print_table, runs, zipf_trace,
+};
 
 /// The operations of workloads (a) and (b) for one thread; `&self` through a `RefCell`
 /// for the caches that take `&mut self`.
@@ -86,7 +88,7 @@ const SMALL: u64 = 1024;
 fn run<C: Single>(cache: C, a: bool, trace: &[u64], fill: u64) -> (f64, f64) {
     if !a {
         for rank in 0..fill {
-            cache.insert(mix(rank ^ 0xA5A5_A5A5), rank);
+            cache.insert(key_of_rank(rank), rank);
         }
     }
     let pass = |cache: &C| {

@@ -203,9 +203,15 @@ fn zipf_trace(n: usize, len: usize, seed: u64) -> Vec<u64> {
             state = mix(state);
             let u = (state >> 11) as f64 / (1u64 << 53) as f64 * sum;
             let rank = cdf.partition_point(|&c| c < u).min(n - 1);
-            mix(rank as u64 ^ 0xA5A5_A5A5)
+            key_of_rank(rank as u64)
         })
         .collect()
+}
+
+/// The key of Zipf rank `rank` in every trace: a workload that fills a cache with
+/// ranks `0..n` holds exactly the keys of a trace over `n` ranks.
+fn key_of_rank(rank: u64) -> u64 {
+    mix(rank ^ 0xA5A5_A5A5)
 }
 
 /// Runs `f(thread, trace)` on one thread per trace, all started together; returns the
@@ -265,7 +271,7 @@ fn get_or_insert<C: Bench>(cache: &C, traces: &[Vec<u64>]) -> (f64, f64) {
 /// Workload (b): fill with every key of the trace's key space, then reads only.
 fn read_only<C: Bench>(cache: &C, traces: &[Vec<u64>]) -> f64 {
     for rank in 0..CAPACITY {
-        cache.insert(mix(rank ^ 0xA5A5_A5A5), rank);
+        cache.insert(key_of_rank(rank), rank);
     }
     parallel(traces, |_, trace| {
         for &k in trace {
@@ -344,7 +350,8 @@ fn runs(quick: bool) -> usize {
     flag("--runs").unwrap_or(if quick { 3 } else { 5 }).max(1)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median of `v`, which it leaves sorted.
+fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
@@ -376,9 +383,9 @@ fn interleaved(
         }
     }
     for (row, samples) in results.iter_mut().zip(samples) {
-        for (cell, s) in row.iter_mut().zip(samples) {
+        for (cell, mut s) in row.iter_mut().zip(samples) {
             if !s.is_empty() {
-                cell.0 = median(s);
+                cell.0 = median(&mut s);
             }
         }
     }
@@ -386,15 +393,11 @@ fn interleaved(
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(at) = args.iter().position(|a| a == "--processes") {
-        let n = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
-        let rest: Vec<String> = args
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| i != at && i != at + 1)
-            .map(|(_, a)| a.clone())
-            .collect();
+    if let Some(n) = flag("--processes") {
+        // The children get the same arguments, less this flag and its number.
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let at = args.iter().position(|a| a == "--processes").unwrap_or(0);
+        let rest = [&args[..at], &args[(at + 2).min(args.len())..]].concat();
         processes::main(n.max(1), &rest);
         return;
     }

@@ -15,6 +15,8 @@
 
 use std::process::Command;
 
+use crate::median;
+
 /// One cell of a child's table: throughput and the ratio to quick_cache (the last
 /// column, a hit ratio, has no ratio).
 #[derive(Clone, Copy)]
@@ -66,11 +68,6 @@ fn parse_tables(out: &str) -> Vec<Table> {
     tables
 }
 
-fn median(v: &mut [f64]) -> Option<f64> {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied()
-}
-
 /// Runs this program `n` times with `args` (which must not hold `--processes`), then
 /// prints the first child's lines that are not tables and, for every table, each
 /// cell's median over the children.
@@ -114,15 +111,19 @@ pub(crate) fn main(n: usize, args: &[String]) {
                     .collect();
                 let mut values: Vec<f64> = cells.iter().map(|c| c.value).collect();
                 let mut ratios: Vec<f64> = cells.iter().filter_map(|c| c.ratio).collect();
-                match (median(&mut values), median(&mut ratios)) {
-                    (None, _) => print!(" - |"),
-                    (Some(v), None) if c + 1 == columns => print!(" {v:.3} |"),
-                    (Some(v), None) => print!(" {v:.2} |"),
-                    (Some(v), Some(ratio)) => print!(
-                        " {v:.2} ({ratio:.2}x) [{:.2}-{:.2}] |",
-                        ratios[0],
-                        ratios[ratios.len() - 1]
-                    ),
+                if values.is_empty() {
+                    print!(" - |");
+                    continue;
+                }
+                let v = median(&mut values);
+                if ratios.is_empty() {
+                    let digits = if c + 1 == columns { 3 } else { 2 };
+                    print!(" {v:.digits$} |");
+                } else {
+                    // `median` leaves the ratios sorted: lowest first, highest last.
+                    let ratio = median(&mut ratios);
+                    let (lo, hi) = (ratios[0], ratios[ratios.len() - 1]);
+                    print!(" {v:.2} ({ratio:.2}x) [{lo:.2}-{hi:.2}] |");
                 }
             }
             println!();
