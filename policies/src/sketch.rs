@@ -8,8 +8,10 @@
 //!   counter in each of 4 rows (row `r` owns words `2r` and `2r + 1`): depth 4, and an
 //!   increment or an estimate touches one cache line. Every index comes from shifts and
 //!   masks of the caller's hash spread by one multiply (block from the low bits,
-//!   counters from bits 40..60): no division, no second hash. Four counter words
-//!   per entry the sketch is sized for (rounded up to a power of two).
+//!   counters from bits 40..60): no division, no second hash.
+//! - **Width**: four counter words per entry the sketch is sized for (rounded up to a
+//!   power of two) up to 8,192 entries; larger sketches taper to one word per entry,
+//!   Caffeine's width, with a floor of 256 KiB (`words_for` says why).
 //! - An optional **doorkeeper** ([`FrequencySketch::with_doorkeeper`], off by default)
 //!   is a bloom filter in front of the counters (64 bits per entry; 3 bits in one `u64`
 //!   word per key): a key's first increment only sets its doorkeeper bits, and the
@@ -33,10 +35,44 @@
 /// Increments (samples) between agings, per entry the sketch is sized for.
 pub const SAMPLES_PER_ENTRY: u64 = 10;
 
-/// Counter words (16 counters each) per entry the sketch is sized for. Caffeine uses
-/// one; four cut the collisions that make equally popular keys look different (and
-/// so churn the main space): on the LIRS and ARC traces, 4 gain 0.5 to 1 point over 1.
+/// Counter words (16 counters each) per entry of a small sketch (up to
+/// [`WIDE_ENTRIES`] entries). Caffeine uses one; four cut the collisions that make
+/// equally popular keys look different (and so churn the main space): on the LIRS
+/// and ARC traces at capacities of 250 to 2,000, one word instead of four loses up to
+/// 2.4 points (scan at 1,000) and 0.3 to 0.9 on zigzag, multi2 and oltp.
 pub(crate) const WORDS_PER_ENTRY: u64 = 4;
+
+/// The most entries that get [`WORDS_PER_ENTRY`] words each. A larger sketch keeps the
+/// 32,768 words (256 KiB) this gives until it reaches one word per entry, and then
+/// grows by one word per entry: see [`words_for`].
+pub(crate) const WIDE_ENTRIES: u64 = 8192;
+
+/// Counter words for a sketch of `entries` entries (a power of two, at least 64):
+/// [`WORDS_PER_ENTRY`] per entry up to [`WIDE_ENTRIES`] entries, then 256 KiB until
+/// that is one word per entry, then one word per entry (Caffeine's width). A power of
+/// two, never smaller for more entries, so growing only ever doubles the blocks.
+///
+/// Why the taper: past a few thousand entries the sketch is a cache miss per
+/// increment or estimate whatever its width, and a wide one fills the caches and the
+/// TLB that the table and the entries need. Four words per entry made 4 MiB of
+/// counters at 100,000 entries and 32 MiB at 1M: `TinyLfu` held `u64 -> u64` in 86.1
+/// bytes per entry at 1M (60.9 with the taper; `cargo run --release --example
+/// memory`), and `insert_evict/TinyLfu/100000` of `cargo bench --bench policies` ran
+/// 19% to 35% slower (1M: 0 to 10%; 1K: the same). The hit ratio does not need the
+/// width there: on `../shared/traces` (the sim, seed 42) the taper changes three
+/// cells, the only ones with more than 8,192 entries: p3 at 131,072 gains 0.3 points
+/// (48.1% to 48.4%, now above its bar of 48.15), p3 at 32,768 loses 0.6 (18.9% to
+/// 18.3%, bar 17.75) and oltp at 10,000 loses 0.2 (62.6% to 62.4%, bar 60.8).
+#[inline]
+pub(crate) const fn words_for(entries: u64) -> u64 {
+    let wide = if entries < WIDE_ENTRIES {
+        entries
+    } else {
+        WIDE_ENTRIES
+    };
+    let words = wide * WORDS_PER_ENTRY;
+    if entries > words { entries } else { words }
+}
 
 /// Keeps 3 bits of every nibble: `(word >> 1) & RESET_MASK` halves 16 counters at once.
 const RESET_MASK: u64 = 0x7777_7777_7777_7777;
@@ -78,13 +114,14 @@ fn mix(mut z: u64) -> u64 {
 
 impl FrequencySketch {
     /// A sketch for about `entries` distinct popular keys (at least 64), with its hash
-    /// mixed with `seed`. It takes `8 × WORDS_PER_ENTRY` bytes per entry (rounded up to
-    /// a power of two), and 8 more with a doorkeeper.
+    /// mixed with `seed`. It takes 32 bytes per entry up to 8,192 entries, then 256 KiB
+    /// until that is 8 bytes per entry, then 8 bytes per entry (entries rounded up to a
+    /// power of two; see `words_for`), and 8 bytes more per entry with a doorkeeper.
     pub fn new(entries: u64, seed: u64) -> Self {
         let asked = entries.clamp(1, 1 << 40);
         let entries = entries.clamp(64, 1 << 40).next_power_of_two();
-        // WORDS_PER_ENTRY words of 16 counters per entry, 8 words per block.
-        let blocks = (entries * WORDS_PER_ENTRY / 8) as usize;
+        // Words of 16 counters, 8 words per block.
+        let blocks = (words_for(entries) / 8) as usize;
         FrequencySketch {
             blocks: vec![Block::default(); blocks],
             block_mask: blocks as u64 - 1,
@@ -315,15 +352,17 @@ impl FrequencySketch {
     }
 
     /// Grows the sketch (never shrinks it) to hold about `entries` keys, without losing
-    /// any count: each doubling copies every block (and doorkeeper word) into its new
-    /// twin, and a key's new block is either its old one or that twin. The sample
-    /// period grows with it. O(new size).
+    /// any count: each doubling of the blocks copies every block into its new twin (the
+    /// doorkeeper doubles with every doubling of the entries), and a key's new block is
+    /// either its old one or that twin. The sample period grows with it. O(new size).
     pub fn grow_to(&mut self, entries: u64) {
         let asked = entries.clamp(1, 1 << 40);
         self.period = self.period.max(asked * SAMPLES_PER_ENTRY);
         let target = entries.clamp(64, 1 << 40).next_power_of_two();
         while self.entries < target {
-            self.blocks.extend_from_within(..);
+            if words_for(self.entries * 2) > words_for(self.entries) {
+                self.blocks.extend_from_within(..);
+            }
             self.doorkeeper.extend_from_within(..);
             self.block_mask = self.blocks.len() as u64 - 1;
             self.door_mask = (self.doorkeeper.len() as u64).saturating_sub(1);
@@ -537,6 +576,50 @@ mod tests {
         assert_eq!(s.sample_period(), 10000);
         let after: Vec<u32> = hs.iter().map(|&h| s.estimate(h)).collect();
         assert_eq!(before, after);
+    }
+
+    #[test]
+    fn width_tapers_from_four_words_to_one() {
+        // Known answers: 4 words per entry up to 8,192 entries, 32,768 words until that
+        // is one per entry, then one per entry.
+        for (entries, words) in [
+            (64, 256),
+            (4096, 16384),
+            (8192, 32768),
+            (16384, 32768),
+            (32768, 32768),
+            (65536, 65536),
+            (1 << 20, 1 << 20),
+        ] {
+            assert_eq!(words_for(entries), words, "{entries} entries");
+            assert_eq!(FrequencySketch::new(entries, 1).row_width(), words * 4);
+        }
+        // Growing only ever keeps or doubles the blocks.
+        let mut e = 64;
+        while e < 1 << 40 {
+            let (a, b) = (words_for(e), words_for(2 * e));
+            assert!(b == a || b == 2 * a, "{e}: {a} -> {b} words");
+            e *= 2;
+        }
+    }
+
+    #[test]
+    fn growing_across_the_taper_keeps_every_count() {
+        let mut s = FrequencySketch::new(4096, 3).with_doorkeeper();
+        let hs: Vec<u64> = keys(3000, 8).collect();
+        for (n, &h) in hs.iter().enumerate() {
+            for _ in 0..n % 7 {
+                s.increment(h);
+            }
+        }
+        assert_eq!(s.resets(), 0, "test must not age the sketch");
+        let before: Vec<u32> = hs.iter().map(|&h| s.estimate(h)).collect();
+        for entries in [10_000, 20_000, 40_000, 100_000] {
+            s.grow_to(entries);
+            assert_eq!(s.row_width(), 4 * words_for(s.entries()));
+            let after: Vec<u32> = hs.iter().map(|&h| s.estimate(h)).collect();
+            assert_eq!(before, after, "grown to {entries}");
+        }
     }
 
     #[test]

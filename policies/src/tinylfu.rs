@@ -100,7 +100,8 @@
 //! entries grows (so a byte budget does not buy a sketch sized in bytes): it doubles
 //! when the entries outnumber it, until it is sized for the capacity. So it ends sized
 //! for the entries held (its period and the ghosts exactly, its counters rounded up to
-//! a power of two): 32 bytes per entry at most twice over, however the capacity is
+//! a power of two): at most twice the sketch's width per entry (32 bytes up to 8,192
+//! entries, tapering to 8 beyond; see [`FrequencySketch`]), however the capacity is
 //! counted. An order that was never told its capacity keeps everything in the window
 //! until the first eviction, then takes the weight it holds as its capacity.
 //!
