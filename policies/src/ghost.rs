@@ -31,27 +31,82 @@
 //! O(1)), re-adding the fingerprints oldest first; they never shrink (a smaller bound
 //! keeps the slots it has).
 //!
+//! # Two sets in one line
+//!
+//! A [`GhostPair`] is two ghosts of the same bound whose buckets are laid side by side
+//! (64 bytes: 8 slots of each): a fingerprint's two buckets are one cache line, so an
+//! order that asks both about each newcomer (`TinyLfu`'s rejected candidates and
+//! main's victims) pays one miss instead of two. Each set forgets as its own ghost
+//! would: same buckets, same growth.
+//!
 //! # Invariants (checked by [`Ghost::validate`])
 //!
 //! - every fingerprint sits in the bucket its high bits name;
-//! - in a bucket, the empty slots come after the fingerprints.
+//! - in a bucket's FIFO (of each set), the empty slots come after the fingerprints.
 
-/// Slots per bucket.
+/// Slots per bucket (per set).
 const WAYS: usize = 8;
 
-/// One bucket: newest first, then empty slots (0); aligned so that it never straddles
-/// two cache lines.
-#[derive(Clone, Copy, Debug, Default)]
-#[repr(align(32))]
-struct Bucket([u32; WAYS]);
-
-/// A bounded set of 32-bit fingerprints, forgetting the oldest of a bucket first.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Ghost {
-    buckets: Vec<Bucket>,
+/// A bucket: [`Bucket::SETS`] small FIFOs of [`WAYS`] fingerprints side by side, each
+/// newest first, then empty slots (0); aligned so that it never straddles two cache
+/// lines.
+pub(crate) trait Bucket: Copy + Default {
+    /// How many independent sets share the buckets.
+    const SETS: usize;
+    /// The FIFO of `set` in this bucket.
+    fn fifo(&self, set: usize) -> &[u32; WAYS];
+    /// The FIFO of `set` in this bucket, to change.
+    fn fifo_mut(&mut self, set: usize) -> &mut [u32; WAYS];
 }
 
-impl Ghost {
+/// A bucket of one set: 32 bytes.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(align(32))]
+pub(crate) struct One([u32; WAYS]);
+
+/// A bucket of two sets: 64 bytes, one cache line, so that asking both sets about one
+/// fingerprint costs one miss.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(align(64))]
+pub(crate) struct Two([[u32; WAYS]; 2]);
+
+impl Bucket for One {
+    const SETS: usize = 1;
+    #[inline(always)]
+    fn fifo(&self, _: usize) -> &[u32; WAYS] {
+        &self.0
+    }
+    #[inline(always)]
+    fn fifo_mut(&mut self, _: usize) -> &mut [u32; WAYS] {
+        &mut self.0
+    }
+}
+
+impl Bucket for Two {
+    const SETS: usize = 2;
+    #[inline(always)]
+    fn fifo(&self, set: usize) -> &[u32; WAYS] {
+        &self.0[set]
+    }
+    #[inline(always)]
+    fn fifo_mut(&mut self, set: usize) -> &mut [u32; WAYS] {
+        &mut self.0[set]
+    }
+}
+
+/// A bounded set of 32-bit fingerprints, forgetting the oldest of a bucket first; with
+/// [`Two`] buckets, two such sets of the same bound that share their buckets (a
+/// [`GhostPair`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Ghost<B: Bucket = One> {
+    buckets: Vec<B>,
+}
+
+/// Two ghosts of the same bound in one: set 0 and set 1 of a fingerprint sit in the
+/// same cache line. Each set behaves exactly as a [`Ghost`] of that bound would.
+pub(crate) type GhostPair = Ghost<Two>;
+
+impl<B: Bucket> Ghost<B> {
     /// The bucket of `fp`: its high bits scaled to the bucket count (Lemire's
     /// multiply-shift range reduction), so any count works.
     #[inline]
@@ -59,9 +114,9 @@ impl Ghost {
         ((u64::from(fp) * self.buckets.len() as u64) >> 32) as usize
     }
 
-    /// Makes room for `bound` fingerprints (rounded up to a whole bucket): grows, never
-    /// shrinks. Cheap when the bound does not grow (an order may call it on every
-    /// eviction).
+    /// Makes room for `bound` fingerprints per set (rounded up to a whole bucket):
+    /// grows, never shrinks. Cheap when the bound does not grow (an order may call it
+    /// on every eviction).
     #[inline]
     pub(crate) fn set_bound(&mut self, bound: usize) {
         if bound.max(1) > self.buckets.len() * WAYS {
@@ -77,38 +132,41 @@ impl Ghost {
             .div_ceil(WAYS)
             .max(1)
             .max(self.buckets.len() + self.buckets.len() / 4);
-        let old = std::mem::replace(&mut self.buckets, vec![Bucket::default(); want]);
+        let old = std::mem::replace(&mut self.buckets, vec![B::default(); want]);
         // Oldest first, so that each bucket ends up newest first again.
-        for age in (0..WAYS).rev() {
-            for bucket in &old {
-                if bucket.0[age] != 0 {
-                    self.insert(bucket.0[age]);
+        for set in 0..B::SETS {
+            for age in (0..WAYS).rev() {
+                for bucket in &old {
+                    let fp = bucket.fifo(set)[age];
+                    if fp != 0 {
+                        self.insert_in(set, fp);
+                    }
                 }
             }
         }
     }
 
-    /// Remembers `fp` (not 0), forgetting the oldest of its bucket if that is full. Does
-    /// nothing before the first [`Ghost::set_bound`].
+    /// Remembers `fp` (not 0) in `set`, forgetting the oldest of its bucket's FIFO if
+    /// that is full. Does nothing before the first [`Ghost::set_bound`].
     #[inline]
-    pub(crate) fn insert(&mut self, fp: u32) {
+    pub(crate) fn insert_in(&mut self, set: usize, fp: u32) {
         debug_assert!(fp != 0, "0 marks an empty slot");
         if self.buckets.is_empty() {
             return;
         }
         let b = self.bucket_of(fp);
-        let bucket = &mut self.buckets[b].0;
-        bucket.copy_within(0..WAYS - 1, 1);
-        bucket[0] = fp;
+        let fifo = self.buckets[b].fifo_mut(set);
+        fifo.copy_within(0..WAYS - 1, 1);
+        fifo[0] = fp;
     }
 
-    /// Whether `fp` is remembered.
+    /// Whether `set` remembers `fp`.
     #[inline]
-    pub(crate) fn contains(&self, fp: u32) -> bool {
-        !self.buckets.is_empty() && self.buckets[self.bucket_of(fp)].0.contains(&fp)
+    pub(crate) fn contains_in(&self, set: usize, fp: u32) -> bool {
+        !self.buckets.is_empty() && self.buckets[self.bucket_of(fp)].fifo(set).contains(&fp)
     }
 
-    /// How many fingerprints it can hold.
+    /// How many fingerprints each set can hold.
     #[cfg(test)]
     pub(crate) fn slots(&self) -> usize {
         self.buckets.len() * WAYS
@@ -116,32 +174,49 @@ impl Ghost {
 
     /// Forgets every fingerprint (the slots stay).
     pub(crate) fn clear(&mut self) {
-        self.buckets.fill(Bucket::default());
+        self.buckets.fill(B::default());
     }
 
     /// Checks the invariants in the module docs.
     pub(crate) fn validate(&self) -> Result<(), String> {
-        for (b, Bucket(bucket)) in self.buckets.iter().enumerate() {
-            let used = bucket.iter().take_while(|&&fp| fp != 0).count();
-            if bucket[used..].iter().any(|&fp| fp != 0) {
-                return Err(format!("ghost bucket {b} has a hole: {bucket:?}"));
-            }
-            if let Some(fp) = bucket[..used].iter().find(|&&fp| self.bucket_of(fp) != b) {
-                return Err(format!("ghost fingerprint {fp:#x} in bucket {b}"));
+        for (b, bucket) in self.buckets.iter().enumerate() {
+            for set in 0..B::SETS {
+                let fifo = bucket.fifo(set);
+                let used = fifo.iter().take_while(|&&fp| fp != 0).count();
+                if fifo[used..].iter().any(|&fp| fp != 0) {
+                    return Err(format!("ghost bucket {b} set {set} has a hole: {fifo:?}"));
+                }
+                if let Some(fp) = fifo[..used].iter().find(|&&fp| self.bucket_of(fp) != b) {
+                    return Err(format!("ghost fingerprint {fp:#x} in bucket {b}"));
+                }
             }
         }
         Ok(())
     }
 }
 
+impl Ghost<One> {
+    /// Remembers `fp` (not 0): [`Ghost::insert_in`] of its one set.
+    #[inline]
+    pub(crate) fn insert(&mut self, fp: u32) {
+        self.insert_in(0, fp);
+    }
+
+    /// Whether `fp` is remembered.
+    #[inline]
+    pub(crate) fn contains(&self, fp: u32) -> bool {
+        self.contains_in(0, fp)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Ghost, WAYS};
+    use super::{Ghost, GhostPair, WAYS};
 
     /// Against a plain model: one `Vec` per bucket, newest first, cut at `WAYS`.
     #[test]
     fn matches_a_bucket_model() {
-        let mut ghost = Ghost::default();
+        let mut ghost: Ghost = Ghost::default();
         assert!(!ghost.contains(5));
         ghost.insert(5); // before any bound: ignored
         assert!(!ghost.contains(5));
@@ -191,7 +266,7 @@ mod tests {
     /// grows them by a quarter at least; a smaller bound keeps them.
     #[test]
     fn sized_to_the_bound() {
-        let mut ghost = Ghost::default();
+        let mut ghost: Ghost = Ghost::default();
         assert_eq!(ghost.slots(), 0);
         for (bound, slots) in [
             (0, 8),
@@ -210,12 +285,47 @@ mod tests {
     /// A bucket forgets its oldest fingerprint first.
     #[test]
     fn a_full_bucket_forgets_its_oldest() {
-        let mut ghost = Ghost::default();
+        let mut ghost: Ghost = Ghost::default();
         ghost.set_bound(WAYS); // one bucket
         for fp in 1..=WAYS as u32 + 1 {
             ghost.insert(fp);
         }
         assert!(!ghost.contains(1));
         assert!((2..=WAYS as u32 + 1).all(|fp| ghost.contains(fp)));
+    }
+
+    /// Each set of a pair is the ghost it would be alone: random inserts into either
+    /// set and probes of both, against two single ghosts given the same bounds.
+    #[test]
+    fn a_pair_is_two_ghosts() {
+        let mut pair = GhostPair::default();
+        let mut alone: [Ghost; 2] = Default::default();
+        let mut state = 11u64;
+        for step in 0..30_000u32 {
+            if step % 6000 == 0 {
+                let bound = [5usize, 60, 20, 300, 301][(step / 6000) as usize];
+                pair.set_bound(bound);
+                alone.iter_mut().for_each(|g| g.set_bound(bound));
+            }
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let spread = |x: u64| ((x % 500) as u32 + 1).wrapping_mul(0x9E37_79B1);
+            let set = (state >> 60) as usize & 1;
+            let fp = spread(state >> 33);
+            pair.insert_in(set, fp);
+            alone[set].insert(fp);
+            let probe = spread(state >> 13);
+            for (s, ghost) in alone.iter().enumerate() {
+                assert_eq!(
+                    pair.contains_in(s, probe),
+                    ghost.contains(probe),
+                    "step {step}"
+                );
+            }
+            pair.validate().unwrap();
+        }
+        assert_eq!(std::mem::size_of::<super::Two>(), 64);
+        assert_eq!(std::mem::align_of::<super::Two>(), 64);
     }
 }

@@ -62,10 +62,12 @@
 //!   the bar from 6.3-7.8 points to 4.9-6.0 (bare) and from 7.7-8.2 to 3.8-5.8
 //!   (`Sharded`), with p3 at 131,072 from 46.3-46.5% to 48.1-48.3%.
 //!   It costs a ghost look-up per new entry and a ghost insert per eviction (4 bytes
-//!   per entry), and nothing on a hit: on `benches/compare`'s workload (a), where
+//!   per entry), and nothing on a hit. On `benches/compare`'s workload (a), where
 //!   about one request in six is a miss, an operation went from 320 to 340
 //!   instructions and from 2.28 to 2.48 LL read misses (`benches/compare/cachegrind.sh
-//!   2`).
+//!   2`). The look-up now shares its cache line with that of the rejected candidates'
+//!   ghost (the two are one `GhostPair`), which took that workload from 2.45 to 2.28
+//!   LL read misses per operation.
 //! - **Hill climbing**: hits and misses (new entries) are sampled over one sketch
 //!   period, but at least [`CLIMB_SAMPLE_MIN`] requests; at the end of each sample the
 //!   window share moves by a step, in the same direction as last time if the hit ratio
@@ -123,7 +125,7 @@
 //! samples, and window resizing moves at most [`TRANSFER_LIMIT`] entries per call.
 
 use crate::core::{Entry, Order, Slots};
-use crate::ghost::Ghost;
+use crate::ghost::{Ghost, GhostPair};
 use crate::list::{Links, List, linked_by_field};
 use crate::sketch::{FrequencySketch, SAMPLES_PER_ENTRY};
 
@@ -226,6 +228,10 @@ const _: () = assert!(PENDING_MASK + PENDING_ONE == RETURNING);
 const WAS_PROTECTED: u32 = 1 << 7;
 /// The sketch key's shift in a node's tag.
 const KEY_SHIFT: u32 = 8;
+/// The set of [`TinyLfuOrder`]'s ghost pair that remembers rejected candidates.
+const REJECTED: usize = 0;
+/// The set of [`TinyLfuOrder`]'s ghost pair that remembers main's victims.
+const VICTIMS: usize = 1;
 /// The low bit of a fingerprint in main's ghost: set for a victim that had been
 /// protected. Free in every fingerprint: [`TinyLfuNode::ghost_fp`] reverses a key of
 /// `32 - KEY_SHIFT` bits plus 1 (at most `33 - KEY_SHIFT` bits) into the high bits, so
@@ -345,13 +351,14 @@ pub struct TinyLfuOrder {
     sample_period: u64,
     admitted: u64,
     rejected: u64,
-    /// Fingerprints (sketch key + 1) of rejected candidates.
-    ghost: Ghost,
+    /// Two ghosts of the same bound in one cache line per fingerprint, so that a
+    /// newcomer asks both for one miss: set [`REJECTED`] holds the fingerprints (sketch
+    /// key + 1) of rejected candidates; set [`VICTIMS`], those of main's victims,
+    /// [`PROTECTED_VICTIM`] set for those that had been protected (a newcomer found
+    /// there resizes protected; see the module docs).
+    ghosts: GhostPair,
     /// Fingerprints of the victims that second chances displaced.
     displaced: Ghost,
-    /// Fingerprints of main's victims, [`PROTECTED_VICTIM`] set for those that had been
-    /// protected: a newcomer found here resizes protected (see the module docs).
-    victims: Ghost,
     /// Whether second chances pay off, in `[-SECOND_CHANCE_LIMIT, SECOND_CHANCE_LIMIT]`.
     second_chance_score: i32,
     /// Candidates admitted on a second chance.
@@ -394,9 +401,8 @@ impl TinyLfuOrder {
             sample_period: 0,
             admitted: 0,
             rejected: 0,
-            ghost: Ghost::default(),
+            ghosts: GhostPair::default(),
             displaced: Ghost::default(),
-            victims: Ghost::default(),
             second_chance_score: 0,
             second_chances: 0,
         };
@@ -444,9 +450,8 @@ impl TinyLfuOrder {
     /// power of two: as many rejected candidates, an eighth as many displaced victims.
     fn size_ghosts(&mut self) {
         let entries = usize::try_from(self.sketch.asked()).unwrap_or(usize::MAX);
-        self.ghost.set_bound(entries);
+        self.ghosts.set_bound(entries);
         self.displaced.set_bound(entries / 8);
-        self.victims.set_bound(entries);
     }
 
     /// The weight budget this order is sized for (0 if it has not been told yet).
@@ -708,7 +713,7 @@ impl TinyLfuOrder {
         } else {
             0
         };
-        self.victims.insert(node.ghost_fp() | mark);
+        self.ghosts.insert_in(VICTIMS, node.ghost_fp() | mark);
         Some(v)
     }
 
@@ -718,9 +723,9 @@ impl TinyLfuOrder {
     /// to its initial share of main.
     #[inline]
     fn resize_protected(&mut self, fp: u32, w: u64) {
-        if self.victims.contains(fp) {
+        if self.ghosts.contains_in(VICTIMS, fp) {
             self.protected_max = self.protected_max.saturating_sub(w);
-        } else if self.victims.contains(fp | PROTECTED_VICTIM) {
+        } else if self.ghosts.contains_in(VICTIMS, fp | PROTECTED_VICTIM) {
             let ceiling = protected_share(self.capacity.saturating_sub(self.window_max));
             if self.protected_max < ceiling {
                 self.protected_max = (self.protected_max + w).min(ceiling);
@@ -854,7 +859,7 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
         self.window_weight += u64::from(w);
         if self.full {
             let fp = slots.entries[i as usize].node.ghost_fp();
-            if self.ghost.contains(fp) {
+            if self.ghosts.contains_in(REJECTED, fp) {
                 slots.entries[i as usize].node.tag |= RETURNING;
             }
             self.resize_protected(fp, u64::from(w));
@@ -971,7 +976,7 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
                 } else {
                     self.rejected += 1;
                     slots.entries[c as usize].node.tag &= !RETURNING;
-                    self.ghost.insert(candidate.ghost_fp());
+                    self.ghosts.insert_in(REJECTED, candidate.ghost_fp());
                     Some(c)
                 }
             }
@@ -989,9 +994,8 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
         self.probation_weight = 0;
         self.protected_weight = 0;
         self.pending = 0;
-        self.ghost.clear();
+        self.ghosts.clear();
         self.displaced.clear();
-        self.victims.clear();
     }
 
     fn validate(&self, entries: &[Entry<K, V, TinyLfuNode>]) -> Result<(), String> {
@@ -1045,9 +1049,8 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
                 self.sketch.samples_to_aging()
             ));
         }
-        self.ghost.validate()?;
+        self.ghosts.validate()?;
         self.displaced.validate()?;
-        self.victims.validate()?;
         if members != entries.len() {
             return Err(format!(
                 "segments hold {members} of {} entries",
