@@ -863,8 +863,9 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
                 slots.entries[i as usize].node.tag |= RETURNING;
             }
             self.resize_protected(fp, u64::from(w));
-            if self.displaced.contains(fp) {
+            if self.second_chance_score > -SECOND_CHANCE_LIMIT && self.displaced.contains(fp) {
                 // A victim of a second chance is back: the victim was the better bet.
+                // (At the score's floor this would change nothing: no look-up, no miss.)
                 self.second_chance_score = (self.second_chance_score - 1).max(-SECOND_CHANCE_LIMIT);
             }
         }
