@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use polycache_sim::chart::{self, Series};
 use polycache_sim::reference::{self, PUBLISHED_OLTP, RefRow};
-use polycache_sim::run::{self, Kind, Outcome};
+use polycache_sim::run::{self, Kind, Runs};
 use polycache_sim::trace::{self, Format, Trace};
 use polycache_sim::workload::Synthetic;
 
@@ -38,6 +38,8 @@ OPTIONS:
     --svg DIR           where to write the charts (default: <target dir>/polycache-sim)
     --no-svg            write no chart
     --seed N            seed of the hashers, TinyLfu and the synthetic workload (default 42)
+    --seeds N           replay every policy with N seeds (--seed, --seed + 1, ...): each
+                        cell shows the median, a second table the spread (default 1)
     --check             with --traces: exit 1 unless TinyLfu meets every target cell
     -h, --help          this text
 
@@ -53,6 +55,8 @@ struct Args {
     policies: Vec<Kind>,
     svg: Option<PathBuf>,
     seed: u64,
+    /// How many seeds each policy is replayed with, from `seed` up.
+    seeds: u64,
     check: bool,
 }
 
@@ -66,6 +70,7 @@ fn parse_args() -> Result<Args, String> {
         policies: Kind::ALL.to_vec(),
         svg: Some(default_svg_dir()),
         seed: 42,
+        seeds: 1,
         check: false,
     };
     let mut it = std::env::args().skip(1);
@@ -120,6 +125,13 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--seed")?;
                 args.seed = v.parse().map_err(|_| format!("bad seed {v}"))?;
             }
+            "--seeds" => {
+                let v = value("--seeds")?;
+                args.seeds = match v.parse() {
+                    Ok(n) if n >= 1 => n,
+                    _ => return Err(format!("--seeds {v}: a count of at least 1")),
+                };
+            }
             "--check" => args.check = true,
             s if s.starts_with('-') => return Err(format!("unknown option {s} (see --help)")),
             _ if args.file.is_none() => args.file = Some(a.into()),
@@ -138,23 +150,31 @@ fn default_svg_dir() -> PathBuf {
     target.join("polycache-sim")
 }
 
-/// The results of one trace: per capacity, per policy.
+/// The results of one trace: per capacity, per policy, the runs over the seeds.
 struct Results {
     trace: String,
     sized: bool,
     capacities: Vec<u64>,
-    cells: BTreeMap<(u64, usize), Outcome>,
+    cells: BTreeMap<(u64, usize), Runs>,
     kinds: Vec<Kind>,
+    /// How many seeds each seeded policy ran with.
+    seeds: u64,
 }
 
-fn simulate(trace: &Trace, capacities: &[u64], kinds: &[Kind], seed: u64) -> Results {
+/// Replays `trace` through every policy of `kinds` at every capacity, with `seeds`
+/// seeds from `seed` up (OPT, which no seed changes, once).
+fn simulate(trace: &Trace, capacities: &[u64], kinds: &[Kind], seed: u64, seeds: u64) -> Results {
     let next = (kinds.contains(&Kind::Opt) && trace.sizes.is_none())
         .then(|| polycache_sim::opt::next_uses(&trace.keys));
     let mut cells = BTreeMap::new();
     for &cap in capacities {
         for (i, &k) in kinds.iter().enumerate() {
-            if let Some(o) = run::run(k, cap, trace, seed, next.as_deref()) {
-                cells.insert((cap, i), o);
+            let n = if k == Kind::Opt { 1 } else { seeds };
+            let runs: Vec<_> = (0..n)
+                .filter_map(|j| run::run(k, cap, trace, seed.wrapping_add(j), next.as_deref()))
+                .collect();
+            if !runs.is_empty() {
+                cells.insert((cap, i), Runs(runs));
             }
         }
     }
@@ -164,6 +184,7 @@ fn simulate(trace: &Trace, capacities: &[u64], kinds: &[Kind], seed: u64) -> Res
         capacities: capacities.to_vec(),
         cells,
         kinds: kinds.to_vec(),
+        seeds,
     }
 }
 
@@ -175,7 +196,12 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
     } else {
         "hit ratio (%)"
     };
-    println!("\n{} : {what}", r.trace);
+    let over = if r.seeds > 1 {
+        format!(", median over {} seeds", r.seeds)
+    } else {
+        String::new()
+    };
+    println!("\n{} : {what}{over}", r.trace);
     let widths: Vec<usize> = r.kinds.iter().map(|k| k.label().len().max(9)).collect();
     let mut header = format!("{:>10}", "capacity");
     for (k, w) in r.kinds.iter().zip(&widths) {
@@ -228,11 +254,13 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
     if !byte {
         let mut line = format!("{:>10}", "Mops/s");
         for (i, &w) in widths.iter().enumerate() {
-            let (req, secs) = r
-                .cells
-                .iter()
-                .filter(|((_, j), _)| *j == i)
-                .fold((0u64, 0f64), |(n, s), (_, o)| (n + o.requests, s + o.secs));
+            let (req, secs) = r.cells.iter().filter(|((_, j), _)| *j == i).fold(
+                (0u64, 0f64),
+                |(n, s), (_, runs)| {
+                    let (rn, rs) = runs.totals();
+                    (n + rn, s + rs)
+                },
+            );
             line += &if secs > 0.0 {
                 format!(" {:>w$.1}", req as f64 / secs / 1e6)
             } else {
@@ -240,6 +268,9 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
             };
         }
         println!("{line}");
+        if r.seeds > 1 {
+            print_spread(r, &widths);
+        }
         if r.kinds.contains(&Kind::ShardedTinyLfu) {
             let shards: Vec<String> = r
                 .capacities
@@ -255,10 +286,30 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
     }
 }
 
-/// The hit ratio of `kind` at `cap`, if it ran there.
+/// Under a table of medians: each cell's highest hit ratio over the seeds less its
+/// lowest, so that a reader can tell a difference between policies from the seeds'
+/// noise.
+fn print_spread(r: &Results, widths: &[usize]) {
+    println!(
+        "{:>10} spread over {} seeds (highest less lowest, points):",
+        "", r.seeds
+    );
+    for &cap in &r.capacities {
+        let mut line = format!("{cap:>10}");
+        for (i, &w) in widths.iter().enumerate() {
+            line += &match r.cells.get(&(cap, i)) {
+                Some(runs) if runs.0.len() > 1 => format!(" {:>w$.2}", runs.spread()),
+                _ => format!(" {:>w$}", "-"),
+            };
+        }
+        println!("{line}");
+    }
+}
+
+/// The hit ratio of `kind` at `cap`, if it ran there (the median over the seeds).
 fn hit_ratio(r: &Results, kind: Kind, cap: u64) -> Option<f64> {
     let i = r.kinds.iter().position(|&k| k == kind)?;
-    r.cells.get(&(cap, i)).map(Outcome::hit_ratio)
+    r.cells.get(&(cap, i)).map(Runs::hit_ratio)
 }
 
 /// How a policy fares against the TinyLfu bar over the reference cells.
@@ -284,9 +335,14 @@ impl Tally {
         }
     }
 
-    fn print(&self, name: &str) {
+    fn print(&self, name: &str, seeds: u64) {
+        let over = if seeds > 1 {
+            format!(" (its median over {seeds} seeds)")
+        } else {
+            String::new()
+        };
         println!(
-            "{name} targets (best of moka/quick_cache, and the published OLTP figures, less 0.5): {} of {} cells met, {:.1} points short in all.",
+            "{name}{over} targets (best of moka/quick_cache, and the published OLTP figures, less 0.5): {} of {} cells met, {:.1} points short in all.",
             self.cells - self.missed.len(),
             self.cells,
             self.shortfall
@@ -459,7 +515,7 @@ fn describe(t: &Trace) {
 }
 
 fn report(args: &Args, t: &Trace, caps: &[u64], refs: &[RefRow]) -> Results {
-    let r = simulate(t, caps, &args.policies, args.seed);
+    let r = simulate(t, caps, &args.policies, args.seed, args.seeds);
     print_table(&r, refs, false);
     if r.sized {
         print_table(&r, refs, true);
@@ -571,9 +627,9 @@ fn reference_mode(args: &Args, dir: &Path) -> Result<bool, String> {
             lru_mismatch.join("; ")
         );
     }
-    bare.print("TinyLfu");
+    bare.print("TinyLfu", args.seeds);
     if sharded.cells > 0 {
-        sharded.print("Sharded<TinyLfu>");
+        sharded.print("Sharded<TinyLfu>", args.seeds);
         println!(
             "Sharded<TinyLfu> within 1 point of TinyLfu: {} of {} cells.",
             sharded.cells - sharded_gaps.len(),

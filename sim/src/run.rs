@@ -98,6 +98,58 @@ impl Outcome {
     }
 }
 
+/// The outcomes of one cell (a policy at a capacity) over one or more seeds, and what
+/// the tables show of them: the median, and the spread between the extremes.
+#[derive(Clone, Debug, Default)]
+pub struct Runs(pub Vec<Outcome>);
+
+impl Runs {
+    /// The median hit ratio over the runs, in percent.
+    pub fn hit_ratio(&self) -> f64 {
+        median(self.0.iter().map(Outcome::hit_ratio))
+    }
+
+    /// The median byte hit ratio over the runs, in percent.
+    pub fn byte_hit_ratio(&self) -> f64 {
+        median(self.0.iter().map(Outcome::byte_hit_ratio))
+    }
+
+    /// The highest hit ratio less the lowest, in points (0 for a single run).
+    pub fn spread(&self) -> f64 {
+        let (lo, hi) = self
+            .0
+            .iter()
+            .map(Outcome::hit_ratio)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), h| {
+                (lo.min(h), hi.max(h))
+            });
+        if self.0.is_empty() { 0.0 } else { hi - lo }
+    }
+
+    /// Requests replayed and seconds spent, over every run.
+    pub fn totals(&self) -> (u64, f64) {
+        self.0
+            .iter()
+            .fold((0, 0.0), |(n, s), o| (n + o.requests, s + o.secs))
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count; NaN for
+/// none).
+pub fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
 /// Progress on stderr for long traces (a million requests or more): on a terminal, a
 /// percentage every 5% on one rewritten line; otherwise one line when a replay ends.
 pub struct Progress {
@@ -340,5 +392,39 @@ fn run_sharded<O: Order<u64, u32> + Clone>(
         let s = Sharded::new(capacity, selector, |cap, h| make(cap, h).build())
             .expect("capacity >= shards");
         go(s, trace, progress)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hits(h: u64) -> Outcome {
+        Outcome {
+            requests: 100,
+            hits: h,
+            bytes: 100,
+            hit_bytes: h,
+            secs: 0.5,
+        }
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median([3.0, 1.0, 2.0].into_iter()), 2.0);
+        assert_eq!(median([4.0, 1.0, 3.0, 2.0].into_iter()), 2.5);
+        assert_eq!(median([7.0].into_iter()), 7.0);
+        assert!(median(std::iter::empty()).is_nan());
+    }
+
+    #[test]
+    fn runs_report_median_spread_and_totals() {
+        let r = Runs(vec![hits(30), hits(10), hits(25)]);
+        assert_eq!(r.hit_ratio(), 25.0);
+        assert_eq!(r.byte_hit_ratio(), 25.0);
+        assert_eq!(r.spread(), 20.0);
+        assert_eq!(r.totals(), (300, 1.5));
+        assert_eq!(Runs(vec![hits(40)]).spread(), 0.0);
+        assert_eq!(Runs::default().spread(), 0.0);
     }
 }
