@@ -447,6 +447,14 @@ fn load(path: &Path, format: Option<Format>) -> Result<Trace, String> {
     if terminal {
         eprint!("\r{:width$}\r", "", width = name.len() + 40);
     }
+    if t.is_empty() {
+        return Err(format!(
+            "{name}: no requests in it (as {} format; --format to choose another)",
+            format
+                .or_else(|| Format::from_path(path))
+                .map_or("its".into(), |f| f.to_string())
+        ));
+    }
     Ok(t)
 }
 
@@ -502,12 +510,21 @@ fn main() -> ExitCode {
 
 fn describe(t: &Trace) {
     println!(
-        "{}: {} requests, {} distinct keys{}",
+        "{}: {} requests, {} distinct keys{}{}",
         t.name,
         t.len(),
         t.unique(),
         if t.sizes.is_some() {
             format!(", {} distinct bytes", t.unique_bytes())
+        } else {
+            String::new()
+        },
+        if t.skipped > 0 {
+            format!(
+                " ({} {} skipped: not a number)",
+                t.skipped,
+                if t.skipped == 1 { "line" } else { "lines" }
+            )
         } else {
             String::new()
         }

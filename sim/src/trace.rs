@@ -1,8 +1,11 @@
 //! Reading traces: the four formats of `shared/traces/README.md`, gzip or plain.
 //!
 //! - **ARC `.lis`**: each line `start count ignored ignored` stands for the keys
-//!   `start, start + 1, ..., start + count - 1`, requested in that order.
-//! - **LIRS**: one decimal key a line; lines that are not a number (`*`) are skipped.
+//!   `start, start + 1, ..., start + count - 1`, requested in that order. A count above
+//!   [`MAX_RUN`] is an error (a typo there would otherwise ask for terabytes).
+//! - **LIRS**: one decimal key a line; lines that are not a number (`*`) are skipped,
+//!   and counted in [`Trace::skipped`]; a number that does not fit a `u64` (or a
+//!   negative one) is an error, not a skipped line.
 //! - **keys**: one decimal key a line, possibly negative (read as `i64`).
 //! - **sized**: `time key size` a line; the size (bytes) becomes the entry's weight.
 //!
@@ -71,6 +74,8 @@ pub struct Trace {
     pub keys: Vec<u64>,
     /// The size of each request (bytes), for sized traces.
     pub sizes: Option<Vec<u32>>,
+    /// Lines the format skips (LIRS lines that are not a number, such as `*`).
+    pub skipped: usize,
 }
 
 impl Trace {
@@ -181,6 +186,10 @@ fn field<T: std::str::FromStr>(
     })
 }
 
+/// The most keys one ARC line may stand for. Real ARC traces' runs are a request's
+/// disk blocks (a few hundred at most); a larger count is taken for a broken line.
+pub const MAX_RUN: u64 = 1 << 24;
+
 /// Reads a whole trace of `format` from `input`. `progress` is called now and then
 /// with the number of requests read so far.
 pub fn parse(
@@ -194,6 +203,7 @@ pub fn parse(
         name: name.to_string(),
         keys: Vec::new(),
         sizes: (format == Format::Sized).then(Vec::new),
+        skipped: 0,
     };
     let mut line = String::new();
     let mut n = 0usize;
@@ -212,11 +222,26 @@ pub fn parse(
             Format::Arc => {
                 let start: u64 = field(&mut it, n, "start")?;
                 let count: u64 = field(&mut it, n, "count")?;
+                if count > MAX_RUN {
+                    return Err(TraceError::Parse {
+                        line: n,
+                        what: format!("count {count} is over {MAX_RUN} keys"),
+                    });
+                }
                 trace.keys.extend(start..start.saturating_add(count));
             }
             Format::Lirs => {
-                if let Ok(k) = text.parse::<u64>() {
-                    trace.keys.push(k);
+                let numeric = text
+                    .strip_prefix(['-', '+'])
+                    .unwrap_or(text)
+                    .starts_with(|c: char| c.is_ascii_digit());
+                if numeric {
+                    trace.keys.push(text.parse().map_err(|_| TraceError::Parse {
+                        line: n,
+                        what: format!("bad key {text:?} (a key is 0 to {})", u64::MAX),
+                    })?);
+                } else {
+                    trace.skipped += 1;
                 }
             }
             Format::Keys => {
@@ -270,12 +295,34 @@ mod tests {
         let t = parse("10 3 0 0\n5 1 0 0\n".as_bytes(), Format::Arc, "a", |_| {}).unwrap();
         assert_eq!(t.keys, [10, 11, 12, 5]);
         let t = parse("1\n*\n2\n\n3\n".as_bytes(), Format::Lirs, "l", |_| {}).unwrap();
-        assert_eq!(t.keys, [1, 2, 3]);
+        assert_eq!((t.keys, t.skipped), (vec![1, 2, 3], 1));
         let t = parse("-1\n7\n".as_bytes(), Format::Keys, "k", |_| {}).unwrap();
         assert_eq!(t.keys, [u64::MAX, 7]);
         let t = parse("0 4 100\n1.5 4 0\n".as_bytes(), Format::Sized, "s", |_| {}).unwrap();
         assert_eq!((t.keys, t.sizes), (vec![4, 4], Some(vec![100, 1])));
         assert!(parse("x 1 0 0\n".as_bytes(), Format::Arc, "a", |_| {}).is_err());
+    }
+
+    /// Input that would be silently wrong or exhaust memory is an error on its line.
+    #[test]
+    fn rejects_what_it_cannot_read_faithfully() {
+        let line = |input: &str, format| match parse(input.as_bytes(), format, "t", |_| {}) {
+            Err(TraceError::Parse { line, .. }) => Some(line),
+            _ => None,
+        };
+        // A key past u64 or a negative one is not "a line that is not a number".
+        assert_eq!(line("1\n99999999999999999999999\n", Format::Lirs), Some(2));
+        assert_eq!(line("1\n-5\n", Format::Lirs), Some(2));
+        // A run longer than MAX_RUN is refused before it is expanded.
+        let long = format!("1 {} 0 0\n", MAX_RUN + 1);
+        assert_eq!(line(&long, Format::Arc), Some(1));
+        let t = parse(
+            format!("1 {MAX_RUN} 0 0\n").as_bytes(),
+            Format::Arc,
+            "a",
+            |_| {},
+        );
+        assert_eq!(t.unwrap().len() as u64, MAX_RUN);
     }
 
     #[test]

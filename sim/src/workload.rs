@@ -87,6 +87,7 @@ impl Synthetic {
             name: "synthetic".into(),
             keys,
             sizes: None,
+            skipped: 0,
         }
     }
 }
