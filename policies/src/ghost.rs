@@ -3,7 +3,7 @@
 //!
 //! A ghost keeps no key and no value: only a 32-bit fingerprint of the key's hash (never
 //! 0, which marks an empty slot). Fingerprints live in buckets of 8 slots; the bucket is
-//! chosen by the fingerprint's low bits and is a small FIFO, newest first: adding to a
+//! chosen by the fingerprint's high bits and is a small FIFO, newest first: adding to a
 //! full bucket forgets its oldest. So `insert` and `contains` touch 32 bytes of one
 //! cache line and need no table of positions, where a global FIFO needs a ring and a
 //! hash table (two dependent cache misses per operation: with one, `S3Fifo` ran the
@@ -151,6 +151,7 @@ impl<B: Bucket> Ghost<B> {
     #[inline]
     pub(crate) fn insert_in(&mut self, set: usize, fp: u32) {
         debug_assert!(fp != 0, "0 marks an empty slot");
+        debug_assert!(set < B::SETS, "set {set} of {}", B::SETS);
         if self.buckets.is_empty() {
             return;
         }
@@ -163,6 +164,11 @@ impl<B: Bucket> Ghost<B> {
     /// Whether `set` remembers `fp`.
     #[inline]
     pub(crate) fn contains_in(&self, set: usize, fp: u32) -> bool {
+        debug_assert!(
+            fp != 0,
+            "0 marks an empty slot: every bucket would contain it"
+        );
+        debug_assert!(set < B::SETS, "set {set} of {}", B::SETS);
         !self.buckets.is_empty() && self.buckets[self.bucket_of(fp)].fifo(set).contains(&fp)
     }
 
