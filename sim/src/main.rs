@@ -38,6 +38,8 @@ OPTIONS:
     --svg DIR           where to write the charts (default: <target dir>/polycache-sim)
     --no-svg            write no chart
     --seed N            seed of the hashers, TinyLfu and the synthetic workload (default 42)
+    --shards N          split Sharded<TinyLfu> into N shards (a power of two) instead of
+                        the default count for the capacity and this machine's cores
     --seeds N           replay every policy with N seeds (--seed, --seed + 1, ...): each
                         cell shows the median, a second table the spread (default 1)
     --check             with --traces: exit 1 unless TinyLfu meets every target cell
@@ -57,6 +59,8 @@ struct Args {
     seed: u64,
     /// How many seeds each policy is replayed with, from `seed` up.
     seeds: u64,
+    /// `Sharded<TinyLfu>`'s shard count, if not the default.
+    shards: Option<usize>,
     check: bool,
 }
 
@@ -71,6 +75,7 @@ fn parse_args() -> Result<Args, String> {
         svg: Some(default_svg_dir()),
         seed: 42,
         seeds: 1,
+        shards: None,
         check: false,
     };
     let mut it = std::env::args().skip(1);
@@ -132,6 +137,18 @@ fn parse_args() -> Result<Args, String> {
                     _ => return Err(format!("--seeds {v}: a count of at least 1")),
                 };
             }
+            "--shards" => {
+                let v = value("--shards")?;
+                args.shards = match v.parse::<usize>() {
+                    Ok(n) if n.is_power_of_two() && n <= polycache::sharded::MAX_SHARDS => Some(n),
+                    _ => {
+                        return Err(format!(
+                            "--shards {v}: a power of two from 1 to {}",
+                            polycache::sharded::MAX_SHARDS
+                        ));
+                    }
+                };
+            }
             "--check" => args.check = true,
             s if s.starts_with('-') => return Err(format!("unknown option {s} (see --help)")),
             _ if args.file.is_none() => args.file = Some(a.into()),
@@ -159,11 +176,19 @@ struct Results {
     kinds: Vec<Kind>,
     /// How many seeds each seeded policy ran with.
     seeds: u64,
+    /// `Sharded<TinyLfu>`'s shard count, if not the default.
+    shards: Option<usize>,
 }
 
 /// Replays `trace` through every policy of `kinds` at every capacity, with `seeds`
 /// seeds from `seed` up (OPT, which no seed changes, once).
-fn simulate(trace: &Trace, capacities: &[u64], kinds: &[Kind], seed: u64, seeds: u64) -> Results {
+fn simulate(
+    trace: &Trace,
+    capacities: &[u64],
+    kinds: &[Kind],
+    (seed, seeds): (u64, u64),
+    shards: Option<usize>,
+) -> Results {
     let next = (kinds.contains(&Kind::Opt) && trace.sizes.is_none())
         .then(|| polycache_sim::opt::next_uses(&trace.keys));
     let mut cells = BTreeMap::new();
@@ -171,7 +196,10 @@ fn simulate(trace: &Trace, capacities: &[u64], kinds: &[Kind], seed: u64, seeds:
         for (i, &k) in kinds.iter().enumerate() {
             let n = if k == Kind::Opt { 1 } else { seeds };
             let runs: Vec<_> = (0..n)
-                .filter_map(|j| run::run(k, cap, trace, seed.wrapping_add(j), next.as_deref()))
+                .filter_map(|j| {
+                    let seed = seed.wrapping_add(j);
+                    run::run_with_shards(k, cap, trace, seed, next.as_deref(), shards)
+                })
                 .collect();
             if !runs.is_empty() {
                 cells.insert((cap, i), Runs(runs));
@@ -185,6 +213,7 @@ fn simulate(trace: &Trace, capacities: &[u64], kinds: &[Kind], seed: u64, seeds:
         cells,
         kinds: kinds.to_vec(),
         seeds,
+        shards,
     }
 }
 
@@ -272,16 +301,23 @@ fn print_table(r: &Results, refs: &[RefRow], byte: bool) {
             print_spread(r, &widths);
         }
         if r.kinds.contains(&Kind::ShardedTinyLfu) {
-            let shards: Vec<String> = r
-                .capacities
-                .iter()
-                .map(|&c| format!("{c}: {}", run::default_shards(c)))
-                .collect();
-            println!(
-                "{:>10} Sharded<TinyLfu> shard counts (default for this machine): {}",
-                "",
-                shards.join(", ")
-            );
+            if let Some(n) = r.shards {
+                println!(
+                    "{:>10} Sharded<TinyLfu> shard count: {n} (--shards; blank where the capacity is under {n})",
+                    ""
+                );
+            } else {
+                let shards: Vec<String> = r
+                    .capacities
+                    .iter()
+                    .map(|&c| format!("{c}: {}", run::default_shards(c)))
+                    .collect();
+                println!(
+                    "{:>10} Sharded<TinyLfu> shard counts (default for this machine): {}",
+                    "",
+                    shards.join(", ")
+                );
+            }
         }
     }
 }
@@ -532,7 +568,13 @@ fn describe(t: &Trace) {
 }
 
 fn report(args: &Args, t: &Trace, caps: &[u64], refs: &[RefRow]) -> Results {
-    let r = simulate(t, caps, &args.policies, args.seed, args.seeds);
+    let r = simulate(
+        t,
+        caps,
+        &args.policies,
+        (args.seed, args.seeds),
+        args.shards,
+    );
     print_table(&r, refs, false);
     if r.sized {
         print_table(&r, refs, true);

@@ -285,9 +285,10 @@ fn run_order<O: Order<u64, u32>>(
     }
 }
 
-/// Replays `trace` through policy `kind` at `capacity`. OPT on a sized trace counts
-/// objects (every size 1): a bound on the object hit ratio of a cache of `capacity`
-/// objects, not of bytes; [`run`] returns `None` for it.
+/// Replays `trace` through policy `kind` at `capacity`, `Sharded<TinyLfu>` with the
+/// default shard count. OPT on a sized trace counts objects (every size 1): a bound on
+/// the object hit ratio of a cache of `capacity` objects, not of bytes; [`run`]
+/// returns `None` for it.
 pub fn run(
     kind: Kind,
     capacity: u64,
@@ -295,6 +296,24 @@ pub fn run(
     seed: u64,
     opt_next: Option<&[usize]>,
 ) -> Option<Outcome> {
+    run_with_shards(kind, capacity, trace, seed, opt_next, None)
+}
+
+/// [`run`], with `Sharded<TinyLfu>` split into `shards` shards (a power of two) rather
+/// than the default count. `None` also when `shards` is more than the capacity, which
+/// a sharded cache refuses.
+pub fn run_with_shards(
+    kind: Kind,
+    capacity: u64,
+    trace: &Trace,
+    seed: u64,
+    opt_next: Option<&[usize]>,
+    shards: Option<usize>,
+) -> Option<Outcome> {
+    let shards = shards.unwrap_or_else(|| default_shards(capacity));
+    if kind == Kind::ShardedTinyLfu && shards as u64 > capacity {
+        return None;
+    }
     let mut progress = Progress::new(
         format!("{} {} @{}", trace.name, kind.label(), capacity),
         trace.len(),
@@ -337,6 +356,7 @@ pub fn run(
         Kind::ShardedTinyLfu => run_sharded(
             TinyLfuOrder::with_seed(seed),
             capacity,
+            shards,
             trace,
             seed,
             &mut progress,
@@ -350,17 +370,18 @@ pub fn default_shards(capacity: u64) -> usize {
     polycache::sharded::shard_count_for(capacity, cores)
 }
 
-/// Replays through `Sharded<Core<O>>` with the default shard count (get, then insert
-/// on a miss, through the sharded handle: one lock per operation).
+/// Replays through `Sharded<Core<O>>` with `shards` shards, a power of two no larger
+/// than `capacity` (get, then insert on a miss, through the sharded handle: one lock
+/// per operation).
 fn run_sharded<O: Order<u64, u32> + Clone>(
     order: O,
     capacity: u64,
+    shards: usize,
     trace: &Trace,
     seed: u64,
     progress: &mut Progress,
 ) -> Outcome {
     use polycache::{ShardSelector, Sharded};
-    let shards = default_shards(capacity);
     let selector = ShardSelector::with_seed(shards, seed).expect("a power of two");
     let make = |cap, hasher| {
         Core::<u64, u32, LruOrder>::builder(cap)
