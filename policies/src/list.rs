@@ -200,12 +200,28 @@ impl List {
     }
 
     /// Moves member `i` to the back.
+    ///
+    /// The same list as `remove` then `push_back`, written out: `i` is not the tail, so
+    /// it has a next, and the length does not change.
     #[inline]
     pub(crate) fn move_to_back<N: Linked>(&mut self, nodes: &mut [N], i: Idx) {
-        if self.tail != i {
-            self.remove(nodes, i);
-            self.push_back(nodes, i);
+        let tail = self.tail;
+        if tail == i {
+            return;
         }
+        let Links { prev, next } = *nodes[i as usize].links();
+        nodes[next as usize].links_mut().prev = prev;
+        if prev == NIL {
+            self.head = next;
+        } else {
+            nodes[prev as usize].links_mut().next = next;
+        }
+        nodes[tail as usize].links_mut().next = i;
+        *nodes[i as usize].links_mut() = Links {
+            prev: tail,
+            next: NIL,
+        };
+        self.tail = i;
     }
 
     /// Moves the members before `at` (a member) to the back, in their order, so that
@@ -361,6 +377,28 @@ mod tests {
                     (at > 0).then_some(0)
                 };
                 assert_eq!(la.next(&a, at), want);
+            }
+        }
+    }
+
+    #[test]
+    fn move_to_back_is_remove_then_push_back() {
+        for len in 1..7u32 {
+            for i in 0..len {
+                let mut a = vec![Links::UNLINKED; len as usize];
+                let mut b = a.clone();
+                let (mut la, mut lb) = (List::new(), List::new());
+                for j in 0..len {
+                    la.push_back(&mut a, j);
+                    lb.push_back(&mut b, j);
+                }
+                la.move_to_back(&mut a, i);
+                lb.remove(&mut b, i);
+                lb.push_back(&mut b, i);
+                assert_eq!(collect(&la, &a), collect(&lb, &b), "len {len}, moved {i}");
+                assert_eq!(a, b, "len {len}, moved {i}: the links themselves");
+                assert_eq!(la, lb, "len {len}, moved {i}: the ends and the length");
+                la.validate(&a, |_| Ok(())).unwrap();
             }
         }
     }
