@@ -224,6 +224,43 @@ impl List {
         self.tail = i;
     }
 
+    /// [`List::move_to_back`] with no branch on whether `i` is the front: when it is,
+    /// the write meant for its predecessor goes to the tail's `next` (which the append
+    /// overwrites at once) and the head is selected arithmetically.
+    ///
+    /// For a list whose hits fall on its front about as often as not, as in a segment
+    /// that holds just the hot set (TinyLfu's protected segment when a loop or a cyclic
+    /// sequence covers it). There the branch of `move_to_back` is one the CPU cannot
+    /// predict (45% mispredicted, by callgrind's branch simulation), and it hangs on
+    /// the entry's links, a load that may miss the cache: each misprediction throws
+    /// away the next look-up's loads too. `get_hit/TinyLfu/uniform/100000` (`cargo bench
+    /// --bench policies`), which cycles 65,536 keys over a protected segment holding
+    /// just those, ran at 34 ns against 21 for `Lru`. Where the front is rarely hit
+    /// (an LRU list holds its coldest entries there), the branch predicts well and
+    /// this costs about 10 instructions more.
+    #[inline]
+    pub(crate) fn move_to_back_unpredictable<N: Linked>(&mut self, nodes: &mut [N], i: Idx) {
+        let tail = self.tail;
+        if tail == i {
+            return;
+        }
+        let Links { prev, next } = *nodes[i as usize].links();
+        nodes[next as usize].links_mut().prev = prev;
+        // All ones if `i` is the front (`prev` is NIL, `u32::MAX`), else 0: from the
+        // carry of `prev + 1`, which the compiler does not turn back into a branch (it
+        // does with `prev == NIL`).
+        let front = 0u32.wrapping_sub(((u64::from(prev) + 1) >> 32) as u32);
+        let before = prev ^ ((prev ^ tail) & front);
+        nodes[before as usize].links_mut().next = next;
+        self.head ^= (self.head ^ next) & front;
+        nodes[tail as usize].links_mut().next = i;
+        *nodes[i as usize].links_mut() = Links {
+            prev: tail,
+            next: NIL,
+        };
+        self.tail = i;
+    }
+
     /// Moves the members before `at` (a member) to the back, in their order, so that
     /// `at` is the front: the same list as `move_to_back` of each of them in turn, in
     /// O(1) and touching 4 nodes, not 3 per member moved. A CLOCK hand that passes
@@ -398,6 +435,25 @@ mod tests {
                 assert_eq!(collect(&la, &a), collect(&lb, &b), "len {len}, moved {i}");
                 assert_eq!(a, b, "len {len}, moved {i}: the links themselves");
                 assert_eq!(la, lb, "len {len}, moved {i}: the ends and the length");
+                la.validate(&a, |_| Ok(())).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn both_moves_to_the_back_agree() {
+        for len in 1..7u32 {
+            for i in 0..len {
+                let mut a = vec![Links::UNLINKED; len as usize];
+                let mut b = a.clone();
+                let (mut la, mut lb) = (List::new(), List::new());
+                for j in 0..len {
+                    la.push_back(&mut a, j);
+                    lb.push_back(&mut b, j);
+                }
+                la.move_to_back_unpredictable(&mut a, i);
+                lb.move_to_back(&mut b, i);
+                assert_eq!((a.clone(), la), (b.clone(), lb), "len {len}, moved {i}");
                 la.validate(&a, |_| Ok(())).unwrap();
             }
         }

@@ -927,7 +927,9 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
         let tag = node.tag.wrapping_add(PENDING_ONE);
         if tag & (QUEUE_MASK | RETURNING) == PROTECTED {
             node.tag = tag;
-            self.protected.move_to_back(slots.entries, i);
+            // Protected may hold just the hot set, whose hits then land on its front
+            // about half the time (see `move_to_back_unpredictable`).
+            self.protected.move_to_back_unpredictable(slots.entries, i);
         } else if (node.tag | tag) & (QUEUE_MASK | RETURNING) == WINDOW {
             // As `access_slow` does for a window hit, without the call: with the
             // climber's window at 20% of the cache (a Zipf workload), most hits that
