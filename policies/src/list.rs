@@ -205,23 +205,7 @@ impl List {
     /// it has a next, and the length does not change.
     #[inline]
     pub(crate) fn move_to_back<N: Linked>(&mut self, nodes: &mut [N], i: Idx) {
-        let tail = self.tail;
-        if tail == i {
-            return;
-        }
-        let Links { prev, next } = *nodes[i as usize].links();
-        nodes[next as usize].links_mut().prev = prev;
-        if prev == NIL {
-            self.head = next;
-        } else {
-            nodes[prev as usize].links_mut().next = next;
-        }
-        nodes[tail as usize].links_mut().next = i;
-        *nodes[i as usize].links_mut() = Links {
-            prev: tail,
-            next: NIL,
-        };
-        self.tail = i;
+        self.move_to_back_with::<N, false>(nodes, i);
     }
 
     /// [`List::move_to_back`] with no branch on whether `i` is the front: when it is,
@@ -240,19 +224,32 @@ impl List {
     /// this costs about 10 instructions more.
     #[inline]
     pub(crate) fn move_to_back_unpredictable<N: Linked>(&mut self, nodes: &mut [N], i: Idx) {
+        self.move_to_back_with::<N, true>(nodes, i);
+    }
+
+    /// The body of both moves to the back; `BRANCH_FREE` picks how the front is
+    /// handled (a constant, so each caller compiles to one of the two).
+    #[inline(always)]
+    fn move_to_back_with<N: Linked, const BRANCH_FREE: bool>(&mut self, nodes: &mut [N], i: Idx) {
         let tail = self.tail;
         if tail == i {
             return;
         }
         let Links { prev, next } = *nodes[i as usize].links();
         nodes[next as usize].links_mut().prev = prev;
-        // All ones if `i` is the front (`prev` is NIL, `u32::MAX`), else 0: from the
-        // carry of `prev + 1`, which the compiler does not turn back into a branch (it
-        // does with `prev == NIL`).
-        let front = 0u32.wrapping_sub(((u64::from(prev) + 1) >> 32) as u32);
-        let before = prev ^ ((prev ^ tail) & front);
-        nodes[before as usize].links_mut().next = next;
-        self.head ^= (self.head ^ next) & front;
+        if BRANCH_FREE {
+            // All ones if `i` is the front (`prev` is NIL, `u32::MAX`), else 0: from the
+            // carry of `prev + 1`, which the compiler does not turn back into a branch
+            // (it does with `prev == NIL`).
+            let front = 0u32.wrapping_sub(((u64::from(prev) + 1) >> 32) as u32);
+            let before = prev ^ ((prev ^ tail) & front);
+            nodes[before as usize].links_mut().next = next;
+            self.head ^= (self.head ^ next) & front;
+        } else if prev == NIL {
+            self.head = next;
+        } else {
+            nodes[prev as usize].links_mut().next = next;
+        }
         nodes[tail as usize].links_mut().next = i;
         *nodes[i as usize].links_mut() = Links {
             prev: tail,
@@ -418,17 +415,21 @@ mod tests {
         }
     }
 
+    /// Twin lists `0..len`, each with its nodes.
+    fn twin_lists(len: u32) -> ((List, Vec<Links>), (List, Vec<Links>)) {
+        let mut nodes = vec![Links::UNLINKED; len as usize];
+        let mut l = List::new();
+        for j in 0..len {
+            l.push_back(&mut nodes, j);
+        }
+        ((l, nodes.clone()), (l, nodes))
+    }
+
     #[test]
     fn move_to_back_is_remove_then_push_back() {
         for len in 1..7u32 {
             for i in 0..len {
-                let mut a = vec![Links::UNLINKED; len as usize];
-                let mut b = a.clone();
-                let (mut la, mut lb) = (List::new(), List::new());
-                for j in 0..len {
-                    la.push_back(&mut a, j);
-                    lb.push_back(&mut b, j);
-                }
+                let ((mut la, mut a), (mut lb, mut b)) = twin_lists(len);
                 la.move_to_back(&mut a, i);
                 lb.remove(&mut b, i);
                 lb.push_back(&mut b, i);
@@ -444,13 +445,7 @@ mod tests {
     fn both_moves_to_the_back_agree() {
         for len in 1..7u32 {
             for i in 0..len {
-                let mut a = vec![Links::UNLINKED; len as usize];
-                let mut b = a.clone();
-                let (mut la, mut lb) = (List::new(), List::new());
-                for j in 0..len {
-                    la.push_back(&mut a, j);
-                    lb.push_back(&mut b, j);
-                }
+                let ((mut la, mut a), (mut lb, mut b)) = twin_lists(len);
                 la.move_to_back_unpredictable(&mut a, i);
                 lb.move_to_back(&mut b, i);
                 assert_eq!((a.clone(), la), (b.clone(), lb), "len {len}, moved {i}");
