@@ -656,10 +656,7 @@ impl TinyLfuOrder {
         }
         let node = *node;
         match node.queue() {
-            WINDOW => {
-                self.window.move_to_back(slots.entries, i);
-                self.balance_window(slots);
-            }
+            WINDOW => self.window_hit(slots, i),
             PROBATION => {
                 // Promoted; protected's overflow is demoted lazily, by `victim` (see
                 // `demote_protected`).
@@ -711,8 +708,18 @@ impl TinyLfuOrder {
         }
     }
 
-    /// [`TinyLfuOrder::balance_window`] out of line, for the hit path (where the window
-    /// is over its share only after a write made one of its entries heavier).
+    /// A hit on window entry `i` (its pending hits already counted): to the window's
+    /// back. The window is over its share here only after a write made one of its
+    /// entries heavier, so the balancing is out of line.
+    #[inline(always)]
+    fn window_hit<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32) {
+        self.window.move_to_back(slots.entries, i);
+        if self.window_weight > self.window_max {
+            self.balance_window_cold(slots);
+        }
+    }
+
+    /// [`TinyLfuOrder::balance_window`] out of line, for [`TinyLfuOrder::window_hit`].
     #[cold]
     #[inline(never)]
     fn balance_window_cold<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>) {
@@ -932,14 +939,11 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
             // about half the time (see `move_to_back_unpredictable`).
             self.protected.move_to_back_unpredictable(slots.entries, i);
         } else if (node.tag | tag) & (QUEUE_MASK | RETURNING) == WINDOW {
-            // As `access_slow` does for a window hit, without the call: with the
-            // climber's window at 20% of the cache (a Zipf workload), most hits that
-            // are not protected ones are window hits.
+            // Inline, not through `access_slow`: with the climber's window at 20% of
+            // the cache (a Zipf workload), most hits that are not protected ones are
+            // window hits.
             node.tag = tag;
-            self.window.move_to_back(slots.entries, i);
-            if self.window_weight > self.window_max {
-                self.balance_window_cold(slots);
-            }
+            self.window_hit(slots, i);
         } else {
             return self.access_slow(slots, i);
         }
