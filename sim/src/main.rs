@@ -186,7 +186,8 @@ fn simulate(
     trace: &Trace,
     capacities: &[u64],
     kinds: &[Kind],
-    (seed, seeds): (u64, u64),
+    seed: u64,
+    seeds: u64,
     shards: Option<usize>,
 ) -> Results {
     let next = (kinds.contains(&Kind::Opt) && trace.sizes.is_none())
@@ -568,13 +569,7 @@ fn describe(t: &Trace) {
 }
 
 fn report(args: &Args, t: &Trace, caps: &[u64], refs: &[RefRow]) -> Results {
-    let r = simulate(
-        t,
-        caps,
-        &args.policies,
-        (args.seed, args.seeds),
-        args.shards,
-    );
+    let r = simulate(t, caps, &args.policies, args.seed, args.seeds, args.shards);
     print_table(&r, refs, false);
     if r.sized {
         print_table(&r, refs, true);

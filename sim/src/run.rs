@@ -310,10 +310,6 @@ pub fn run_with_shards(
     opt_next: Option<&[usize]>,
     shards: Option<usize>,
 ) -> Option<Outcome> {
-    let shards = shards.unwrap_or_else(|| default_shards(capacity));
-    if kind == Kind::ShardedTinyLfu && shards as u64 > capacity {
-        return None;
-    }
     let mut progress = Progress::new(
         format!("{} {} @{}", trace.name, kind.label(), capacity),
         trace.len(),
@@ -353,14 +349,21 @@ pub fn run_with_shards(
             seed,
             &mut progress,
         ),
-        Kind::ShardedTinyLfu => run_sharded(
-            TinyLfuOrder::with_seed(seed),
-            capacity,
-            shards,
-            trace,
-            seed,
-            &mut progress,
-        ),
+        Kind::ShardedTinyLfu => {
+            // The default count asks the OS for the cores: only for this kind.
+            let shards = shards.unwrap_or_else(|| default_shards(capacity));
+            if shards as u64 > capacity {
+                return None;
+            }
+            run_sharded(
+                TinyLfuOrder::with_seed(seed),
+                capacity,
+                shards,
+                trace,
+                seed,
+                &mut progress,
+            )
+        }
     })
 }
 
