@@ -12,11 +12,12 @@
 //! Until then every new entry is held (and can be hit) on top of the capacity. On
 //! sprite at 100 entries moka holds 121 on average (164 at most), so the README's moka
 //! figure there (34.58) is that of a cache a fifth larger; held to 100 entries it is
-//! about 31. Held to capacity moka scores from 5.6 points less (web07 at 1000) to 1.4
-//! more (scan at 250) than the README's figure. quick_cache and polycache apply their
+//! about 31. Held to capacity moka scores from 5.7 points less (web07 at 1000) to 1.6
+//! more (scan at 1000) than the README's figure. quick_cache and polycache apply their
 //! policy on every insert, so the README's figures for them are at capacity. Moka
 //! hashes with a random seed: a cell moves by up to a point or two from run to run
-//! (zigzag and scan at 1000). About 5 minutes.
+//! (1.9 at zigzag 250 over three runs). The median of three runs is the sim's "moka
+//! held" column (`polycache_sim::reference::MOKA_HELD`). About 5 minutes.
 //!
 //! Skipped, saying why, when `../shared/traces` is not beside the repository.
 
