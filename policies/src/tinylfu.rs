@@ -197,15 +197,23 @@ const SECOND_CHANCE_LIMIT: i32 = 16;
 /// probability `1 / 2^SECOND_CHANCE_EXPLORE`, so that the score keeps being measured.
 ///
 /// The exploring has a price on a loop, where every admission of a loser evicts an
-/// entry that was about to be used: at loop@512 (`../shared/traces`, the sim, seeds 42,
-/// 7 and 1234) about 2,100 such admissions cost 0.2 points (50.02%, against 50.2% at
-/// `1 / 2^8`; the bar is 50.02%). But at `1 / 2^6` to `1 / 2^8`, or with none,
-/// scan@1000 falls from 46.0-46.1% to 44.0-44.9% on two seeds of three (bar 45.94%),
-/// and exploring rarely only while the score is at its floor does the same. Not
-/// through the second chances themselves: scan is a loop of 25 passes, which gives the
-/// climber four samples, and whether the window ends at one entry or at 127 turns on
-/// whether the third sample's hit ratio happens to beat the second's; the exploring
-/// changes that noise.
+/// entry that was about to be used, and it pays where second chances do but the score
+/// has yet to learn it (on a short trace, or after a phase change). On
+/// `../shared/traces` (the sim, medians over seeds 42 to 46, against the bars of its
+/// check):
+/// - at `1 / 2^8` the loops gain (scan@1000 47.56%, zigzag@500 22.96%, loop@512
+///   50.33%, against 47.19%, 22.46% and 50.15% here), but multi2@1000 (57.28%, bar
+///   57.43%), multi2@2000 (69.85%, bar 70.03%) and web07@5000 (62.70%, bar 63.24%) fall
+///   under their bars; `1 / 2^6` loses the two multi2 cells too;
+/// - at `1 / 2^4` zigzag@500 and @1000 fall under theirs (21.75% and 46.32%), and at
+///   `1 / 2^3` scan@1000 and loop@512 as well;
+/// - with none, multi2@2000 is 69.2% on every seed: the score starts at 0, and on a
+///   trace of 26,000 requests only exploring finds out that second chances pay there.
+///   Which seeds find it early is most of that cell's spread (69.8% to 71.0% over
+///   seeds 42 to 61).
+///
+/// (Before an idle window shrank, the exploring also set which way the climber's noise
+/// fell on scan@1000, and rarer exploring lost 1 to 2 points there.)
 const SECOND_CHANCE_EXPLORE: u32 = 5;
 
 /// An entry's TinyLFU state: its links in its segment, its sketch key, its hits not
