@@ -96,16 +96,8 @@
 //!   first step grows because the window starts small (3%): a first step down is cut
 //!   short at one entry, and while the hit ratio rises as the cache warms up, the
 //!   climber keeps "shrinking" a window that cannot shrink (sprite at 500 sat at one
-//!   entry for half the trace). **An idle window shrinks**: a sample in which no
-//!   window entry was hit steps the window down, whatever the hit ratio did (and the
-//!   first step too). On a loop longer than the cache nothing is hit before it leaves
-//!   the window, whose room is then lost to main, and the hit ratio alone found that
-//!   out late: it took the first step up, and the two samples after it to come back
-//!   down through the noise of the trace's phases. On `../shared/traces` (the sim,
-//!   medians over seeds 42 to 46) scan at 250 / 500 / 1000 gains 0.33 / 0.56 / 1.15
-//!   points and loop at 256 / 512 0.07 / 0.12; no other cell moves (the window of
-//!   every other trace is hit in every sample). A window that grows takes share from
-//!   protected and pulls main's coldest entries in;
+//!   entry for half the trace). A
+//!   window that grows takes share from protected and pulls main's coldest entries in;
 //!   one that shrinks pushes its coldest entries into probation. At most
 //!   [`TRANSFER_LIMIT`] entries move per operation; the rest follow on later ones.
 //!
@@ -197,23 +189,15 @@ const SECOND_CHANCE_LIMIT: i32 = 16;
 /// probability `1 / 2^SECOND_CHANCE_EXPLORE`, so that the score keeps being measured.
 ///
 /// The exploring has a price on a loop, where every admission of a loser evicts an
-/// entry that was about to be used, and it pays where second chances do but the score
-/// has yet to learn it (on a short trace, or after a phase change). On
-/// `../shared/traces` (the sim, medians over seeds 42 to 46, against the bars of its
-/// check):
-/// - at `1 / 2^8` the loops gain (scan@1000 47.56%, zigzag@500 22.96%, loop@512
-///   50.33%, against 47.19%, 22.46% and 50.15% here), but multi2@1000 (57.28%, bar
-///   57.43%), multi2@2000 (69.85%, bar 70.03%) and web07@5000 (62.70%, bar 63.24%) fall
-///   under their bars; `1 / 2^6` loses the two multi2 cells too;
-/// - at `1 / 2^4` zigzag@500 and @1000 fall under theirs (21.75% and 46.32%), and at
-///   `1 / 2^3` scan@1000 and loop@512 as well;
-/// - with none, multi2@2000 is 69.2% on every seed: the score starts at 0, and on a
-///   trace of 26,000 requests only exploring finds out that second chances pay there.
-///   Which seeds find it early is most of that cell's spread (69.8% to 71.0% over
-///   seeds 42 to 61).
-///
-/// (Before an idle window shrank, the exploring also set which way the climber's noise
-/// fell on scan@1000, and rarer exploring lost 1 to 2 points there.)
+/// entry that was about to be used: at loop@512 (`../shared/traces`, the sim, seeds 42,
+/// 7 and 1234) about 2,100 such admissions cost 0.2 points (50.02%, against 50.2% at
+/// `1 / 2^8`; the bar is 50.02%). But at `1 / 2^6` to `1 / 2^8`, or with none,
+/// scan@1000 falls from 46.0-46.1% to 44.0-44.9% on two seeds of three (bar 45.94%),
+/// and exploring rarely only while the score is at its floor does the same. Not
+/// through the second chances themselves: scan is a loop of 25 passes, which gives the
+/// climber four samples, and whether the window ends at one entry or at 127 turns on
+/// whether the third sample's hit ratio happens to beat the second's; the exploring
+/// changes that noise.
 const SECOND_CHANCE_EXPLORE: u32 = 5;
 
 /// An entry's TinyLFU state: its links in its segment, its sketch key, its hits not
@@ -359,9 +343,6 @@ pub struct TinyLfuOrder {
     requests: u64,
     /// New entries in the climber's current sample.
     misses: u64,
-    /// Window hits in the climber's current sample: with none, the window is shrunk
-    /// whatever the hit ratio did (see the module docs).
-    window_hits: u64,
     /// Requests left before the bookkeeping of [`TinyLfuOrder::tick`] is due: the
     /// fewer of the sketch's samples to its next aging and the requests to the end of
     /// the climber's sample (1 while a window resize is pending). A hit only counts it
@@ -423,7 +404,6 @@ impl TinyLfuOrder {
             full: false,
             requests: 0,
             misses: 0,
-            window_hits: 0,
             countdown: 1,
             countdown_span: 1,
             prev_hit_rate: 0.0,
@@ -733,7 +713,6 @@ impl TinyLfuOrder {
     /// entries heavier, so the balancing is out of line.
     #[inline(always)]
     fn window_hit<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, i: u32) {
-        self.window_hits += 1;
         self.window.move_to_back(slots.entries, i);
         if self.window_weight > self.window_max {
             self.balance_window_cold(slots);
@@ -810,12 +789,7 @@ impl TinyLfuOrder {
             // A step that moved nothing (the window at its bound) did not cause the
             // change: only a clear drop turns the climber around.
             let moved = self.window_max != self.window_at_step;
-            // A window that no request hit in a whole sample only delays its entries
-            // on their way to the contest: it shrinks, whatever the hit ratio did.
-            let idle = self.window_hits == 0 && self.window_max > 1;
-            let amount = if idle {
-                -self.step.abs()
-            } else if change >= 0.0 || (!moved && change > -UNMOVED_NOISE) {
+            let amount = if change >= 0.0 || (!moved && change > -UNMOVED_NOISE) {
                 self.step
             } else {
                 -self.step
@@ -830,7 +804,6 @@ impl TinyLfuOrder {
             self.pending = amount as i64;
             self.requests = 0;
             self.misses = 0;
-            self.window_hits = 0;
         }
         if self.pending > 0 {
             self.grow_window(slots);
@@ -1011,7 +984,6 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
             // The climber samples the full cache only.
             self.requests = 0;
             self.misses = 0;
-            self.window_hits = 0;
             if self.capacity == 0 {
                 // Never told: the weight held now is (about) the budget.
                 self.configure(self.weight());

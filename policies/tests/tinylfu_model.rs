@@ -311,37 +311,49 @@ fn a_window_at_its_floor_stays_there_on_a_loop() {
     );
 }
 
-/// A window that no request hits in a whole sample shrinks at that sample's end,
-/// whatever the hit ratio did: on a loop of 2,001 keys through 1,000 entries (the
-/// trace scan's shape) the window is at its floor after the first sample, where the
-/// hit ratio alone first grew it (to 80 entries) and took two more samples to bring
-/// it down. A window that is hit keeps the climber's rule: its first step grows.
+/// Keys asked twice, the second time after more other new keys than the window
+/// holds, beside a hot set that lives in main: only a window larger than that gap
+/// hits the second asks, and the hit ratio rises only once the window passes it, so
+/// the climber must keep exploring upward while the hit ratio is flat. (A rule that
+/// shrank any window no request hit in a sample, tried to speed up loops, shrank
+/// this one to a single entry and kept it there: 49.9% against 70%.)
 #[test]
-fn an_idle_window_shrinks_at_the_first_sample() {
-    let play = |c: &mut TinyLfu<u64, u64>, k: u64| {
-        if c.get(&k).is_none() {
-            c.insert(k, k).unwrap();
+fn the_window_grows_to_reach_keys_asked_again_past_it() {
+    const GAP: u64 = 150;
+    for seed in [42, 7] {
+        let mut cache = seeded(1000, seed);
+        let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ seed;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut hits, mut fresh) = (0u64, 0u64);
+        let requests = 300_000u64;
+        for t in 0..requests {
+            let k = if t % 2 == 0 {
+                next() % 600
+            } else {
+                // The i-th fresh key is asked at steps i and i + GAP of this stream.
+                let i = t / 2;
+                let k = if (i / GAP) % 2 == 0 { i } else { i - GAP };
+                fresh += 1;
+                1_000_000 + k
+            };
+            if cache.get(&k).is_some() {
+                hits += 1;
+            } else {
+                cache.insert(k, k).unwrap();
+            }
         }
-    };
-    let mut looping = seeded(1000, 7);
-    let initial = looping.order().window_max();
-    assert_eq!(initial, 30);
-    // The fill, one sample (10,240 requests), and a little more to finish the moves.
-    for t in 0..15_000u64 {
-        play(&mut looping, t % 2001);
+        cache.validate().unwrap();
+        assert_eq!(fresh, requests / 2);
+        let ratio = hits as f64 / requests as f64;
+        assert!(
+            cache.order().window_max() > GAP && ratio > 0.65,
+            "seed {seed}: window {} entries, hit ratio {ratio:.3}",
+            cache.order().window_max()
+        );
     }
-    looping.validate().unwrap();
-    assert_eq!(looping.order().window_max(), 1);
-
-    // The same loop with every key asked twice in a row: the second is a window hit.
-    let mut twice = seeded(1000, 7);
-    for t in 0..30_000u64 {
-        play(&mut twice, (t / 2) % 2001);
-    }
-    twice.validate().unwrap();
-    assert!(
-        twice.order().window_max() > initial,
-        "window {}",
-        twice.order().window_max()
-    );
 }
