@@ -357,3 +357,40 @@ fn the_window_grows_to_reach_keys_asked_again_past_it() {
         );
     }
 }
+
+/// An idle window (no window hit, no recently rejected newcomer in a whole sample)
+/// shrinks at that sample's end, whatever the hit ratio did: on a loop of 2,001 keys
+/// through 1,000 entries (the trace scan's shape) the window is at its floor after the
+/// first sample, where the hit ratio alone first grew it (to 80 entries) and took two
+/// more samples to bring it down. A window that is hit keeps the climber's rule: its
+/// first step grows. (A window too small for keys asked again past it is the other
+/// test, `the_window_grows_to_reach_keys_asked_again_past_it`.)
+#[test]
+fn an_idle_window_shrinks_at_the_first_sample() {
+    let play = |c: &mut TinyLfu<u64, u64>, k: u64| {
+        if c.get(&k).is_none() {
+            c.insert(k, k).unwrap();
+        }
+    };
+    let mut looping = seeded(1000, 7);
+    let initial = looping.order().window_max();
+    assert_eq!(initial, 30);
+    // The fill, one sample (10,240 requests), and a little more to finish the moves.
+    for t in 0..15_000u64 {
+        play(&mut looping, t % 2001);
+    }
+    looping.validate().unwrap();
+    assert_eq!(looping.order().window_max(), 1);
+
+    // The same loop with every key asked twice in a row: the second is a window hit.
+    let mut twice = seeded(1000, 7);
+    for t in 0..30_000u64 {
+        play(&mut twice, (t / 2) % 2001);
+    }
+    twice.validate().unwrap();
+    assert!(
+        twice.order().window_max() > initial,
+        "window {}",
+        twice.order().window_max()
+    );
+}

@@ -91,7 +91,7 @@ use crate::stats::CacheStats;
 /// the byte. Measured (`cd benches/compare && cargo run --release --bin memory`: 1M
 /// entries of 16-byte keys and 100-byte values, the bytes asked of the allocator), an
 /// entry costs 66 bytes beyond its key and value with `Lru`, 74 with `Lfu`, 76 with
-/// `S3Fifo` (its ghost) and 92 with `TinyLfu` (its sketch and ghosts): the heap is
+/// `S3Fifo` (its ghost) and 92.5 with `TinyLfu` (its sketch and ghosts): the heap is
 /// within 1% of the budget with `Lru` and about 15% over it with `TinyLfu`; the
 /// tables also grow by doubling, so at other sizes their slack moves these by a few
 /// bytes.
