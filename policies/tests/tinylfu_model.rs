@@ -394,3 +394,26 @@ fn an_idle_window_shrinks_at_the_first_sample() {
         twice.order().window_max()
     );
 }
+
+/// The idle window's evidence counts near misses, not a single one: `recent` holds
+/// 24-bit fingerprints, so at 10,000 entries and more some newcomer matches one it
+/// never was in every sample, and a single match (as the rule first had it) kept the
+/// window from ever looking idle. A loop over 97% of the cache, every other request
+/// a key never asked again: the window is at its floor after the first sample
+/// (10,000 entries to fill, a sample of 100,000 requests).
+#[test]
+fn an_idle_window_shrinks_in_a_large_cache_too() {
+    let mut cache = seeded(10_000, 42);
+    for t in 0..130_000u64 {
+        let k = if t % 2 == 0 {
+            (t / 2) % 9_700
+        } else {
+            1 << 40 | t
+        };
+        if cache.get(&k).is_none() {
+            cache.insert(k, k).unwrap();
+        }
+    }
+    cache.validate().unwrap();
+    assert_eq!(cache.order().window_max(), 1);
+}
