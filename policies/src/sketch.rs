@@ -59,8 +59,8 @@ pub(crate) const WIDE_ENTRIES: u64 = 8192;
 /// TLB that the table and the entries need. Four words per entry made 4 MiB of
 /// counters at 100,000 entries and 32 MiB at 1M: `TinyLfu` held `u64 -> u64` in 86.1
 /// bytes per entry at 1M (60.9 with the taper, before the idle window's ghost added
-/// one; `cargo run --release --example memory`), and `insert_evict/TinyLfu/100000` of `cargo bench --bench policies` ran
-/// 19% to 35% slower (1M: 0 to 10%; 1K: the same). The hit ratio does not need the
+/// one; `cargo run --release --example memory`), and `insert_evict/TinyLfu/100000`
+/// of `cargo bench --bench policies` ran 19% to 35% slower (1M: 0 to 10%; 1K: the same). The hit ratio does not need the
 /// width there: on `../shared/traces` (the sim, seed 42) the taper changes three
 /// cells, the only ones with more than 8,192 entries: p3 at 131,072 gains 0.3 points
 /// (48.1% to 48.4%, now above its bar of 48.15), p3 at 32,768 loses 0.6 (18.9% to
