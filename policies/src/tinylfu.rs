@@ -527,7 +527,7 @@ impl TinyLfuOrder {
         let main = capacity - self.window_max;
         self.protected_max = protected_share(main);
         // The first step grows the window, unless it was idle (see the module docs).
-        self.step = STEP_FRACTION * capacity as f64;
+        self.step = self.restarted_step();
         self.pending = 0;
         // The requests not yet handed in cannot have been due to age the old sketch
         // (the countdown would have run out): only the climber still counts them.
@@ -880,17 +880,17 @@ impl TinyLfuOrder {
             // change: only a clear drop turns the climber around.
             let moved = self.window_max != self.window_at_step;
             let at_floor = self.window_at_floor(slots);
+            let unhit = self.window_hits == 0;
             let near = self.near_misses * NEAR_SHARE > self.misses;
             // An idle window (see the module docs) shrinks, whatever the hit ratio did.
-            let amount = if self.window_hits == 0 && !near && !at_floor {
+            let amount = if unhit && !near && !at_floor {
                 -self.step.abs()
-            } else if at_floor && change.abs() >= RESTART_THRESHOLD && self.window_hits == 0 && near
-            {
+            } else if unhit && near && at_floor && change.abs() >= RESTART_THRESHOLD {
                 // Stranded at the floor by a workload that has changed (the jump),
                 // with keys coming back that a larger window would hit. The floor's
                 // own rule would keep it there while the hit ratio is flat (see the
                 // module docs).
-                STEP_FRACTION * self.capacity as f64
+                self.restarted_step()
             } else if change >= 0.0 || (!moved && change > -UNMOVED_NOISE) {
                 self.step
             } else {
@@ -898,7 +898,7 @@ impl TinyLfuOrder {
             };
             self.window_at_step = self.window_max;
             self.step = if change.abs() >= RESTART_THRESHOLD {
-                STEP_FRACTION * self.capacity as f64 * amount.signum()
+                self.restarted_step() * amount.signum()
             } else {
                 STEP_DECAY * amount
             };
@@ -914,6 +914,11 @@ impl TinyLfuOrder {
         } else if self.pending < 0 {
             self.shrink_window(slots);
         }
+    }
+
+    /// The size of a first or restarted climbing step (up).
+    fn restarted_step(&self) -> f64 {
+        STEP_FRACTION * self.capacity as f64
     }
 
     /// Whether the window cannot shrink: the entry it would give up first weighs all
@@ -1134,11 +1139,12 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
                 } else {
                     self.rejected += 1;
                     slots.entries[c as usize].node.tag &= !RETURNING;
-                    self.ghosts.insert_in(REJECTED, candidate.ghost_fp());
+                    let fp = candidate.ghost_fp();
+                    self.ghosts.insert_in(REJECTED, fp);
                     if self.window_hits == 0 {
                         // Only an idle sample asks `recent` (stale fingerprints in it
                         // can only make a window look less idle).
-                        self.recent.insert(candidate.ghost_fp());
+                        self.recent.insert(fp);
                     }
                     Some(c)
                 }
