@@ -600,15 +600,7 @@ fn report(args: &Args, t: &Trace, caps: &[u64], refs: &[RefRow]) -> Results {
 /// published capacities), beside the reference numbers. Returns whether every check
 /// passed (only enforced with `--check`).
 fn reference_mode(args: &Args, dir: &Path) -> Result<bool, String> {
-    let readme = std::fs::read_to_string(dir.join("README.md"))
-        .map_err(|e| format!("{}/README.md: {e}", dir.display()))?;
-    let table = reference::parse_table(&readme);
-    if table.is_empty() {
-        return Err(format!(
-            "{}/README.md has no reference table",
-            dir.display()
-        ));
-    }
+    let table = reference::read_table(dir)?;
     let mut names: Vec<String> = Vec::new();
     for row in &table {
         if !names.contains(&row.trace) {

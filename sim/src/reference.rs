@@ -98,6 +98,18 @@ pub fn moka_held(trace: &str, capacity: u64) -> Option<f64> {
         .map(|m| m.2)
 }
 
+/// The reference table of the traces directory `dir` (its `README.md`): an error if
+/// the file cannot be read or holds no table.
+pub fn read_table(dir: &std::path::Path) -> Result<Vec<RefRow>, String> {
+    let path = dir.join("README.md");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let table = parse_table(&text);
+    if table.is_empty() {
+        return Err(format!("{} has no reference table", path.display()));
+    }
+    Ok(table)
+}
+
 /// Reads the rows `| trace | capacity | OPT | LRU | moka | quick_cache |` of the
 /// README's table (other lines are ignored).
 pub fn parse_table(readme: &str) -> Vec<RefRow> {

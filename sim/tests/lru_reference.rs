@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use polycache_sim::reference::parse_table;
+use polycache_sim::reference::read_table;
 use polycache_sim::run::{Kind, run};
 use polycache_sim::trace::{self, Trace};
 
@@ -15,7 +15,7 @@ fn lru_matches_the_reference_column_exactly() {
         println!("skipped: ../shared/traces not found beside the repository");
         return;
     };
-    let rows = parse_table(&std::fs::read_to_string(dir.join("README.md")).unwrap());
+    let rows = read_table(&dir).unwrap();
     assert!(
         rows.len() >= 30,
         "the README's table has {} rows",

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use polycache_sim::reference::{MOKA_HELD, PUBLISHED_OLTP, RefRow, parse_table};
+use polycache_sim::reference::{MOKA_HELD, PUBLISHED_OLTP, RefRow, read_table};
 use polycache_sim::run::{Kind, run};
 use polycache_sim::trace::{self, Trace};
 
@@ -123,7 +123,7 @@ fn assert_cells(kind: Kind, cells: &[(&str, u64)], published: bool) {
         println!("skipped: ../shared/traces not found beside the repository");
         return;
     };
-    let rows = parse_table(&std::fs::read_to_string(dir.join("README.md")).unwrap());
+    let rows = read_table(&dir).unwrap();
     let mut traces: HashMap<&str, Trace> = HashMap::new();
     let mut failures = Vec::new();
     for &(name, cap) in cells {
@@ -155,7 +155,7 @@ fn moka_held_covers_the_reference_table() {
         println!("skipped: ../shared/traces not found beside the repository");
         return;
     };
-    let rows = parse_table(&std::fs::read_to_string(dir.join("README.md")).unwrap());
+    let rows = read_table(&dir).unwrap();
     let mut table: Vec<(&str, u64)> = rows
         .iter()
         .map(|r| (r.trace.as_str(), r.capacity))

@@ -22,7 +22,7 @@
 //! Skipped, saying why, when `../shared/traces` is not beside the repository.
 
 use moka::sync::Cache;
-use polycache_sim::reference::parse_table;
+use polycache_sim::reference::read_table;
 use polycache_sim::trace;
 
 /// Samples of the entries held, spread evenly over a replay.
@@ -65,13 +65,13 @@ fn main() {
         .skip_while(|a| a != "--only")
         .nth(1)
         .map(|l| l.split(',').map(str::to_string).collect());
-    let readme = std::fs::read_to_string(dir.join("README.md")).expect("the traces' README");
+    let table = read_table(&dir).expect("the traces' reference table");
     println!(
         "| trace | capacity | README's moka | moka, get then insert | mean entries held | moka held to capacity |"
     );
     println!("|---|---|---|---|---|---|");
     let mut loaded: Option<trace::Trace> = None;
-    for row in parse_table(&readme) {
+    for row in table {
         if only.as_ref().is_some_and(|o| !o.contains(&row.trace)) {
             continue;
         }
