@@ -253,6 +253,16 @@ pub trait Order<K, V> {
         let _ = capacity;
     }
 
+    /// The core's weight budget changed to `capacity` (not zero) while it may hold
+    /// entries ([`Policy::set_capacity_into`]); the core then evicts, asking
+    /// [`Order::victim`], until its weight fits. Orders that size themselves from the
+    /// capacity resize their shares here, keeping what they learned; the default does
+    /// nothing.
+    #[inline]
+    fn on_resize(&mut self, slots: &mut Slots<'_, K, V, Self::Node>, capacity: u64) {
+        let _ = (slots, capacity);
+    }
+
     /// Forgets every entry.
     fn clear(&mut self);
 
@@ -957,6 +967,20 @@ where
     #[inline]
     fn capacity(&self) -> u64 {
         self.capacity
+    }
+
+    fn set_capacity_into(
+        &mut self,
+        capacity: u64,
+        out: &mut Evictions<K, V>,
+    ) -> Result<(), ConfigError> {
+        if capacity == 0 {
+            return Err(ConfigError::ZeroCapacity);
+        }
+        self.capacity = capacity;
+        self.order.on_resize(&mut slots!(self), capacity);
+        self.evict_to(capacity, false, NIL, out);
+        Ok(())
     }
 
     fn clear(&mut self) {

@@ -17,6 +17,9 @@
 //!   costs O(len) once per O(len) accesses: O(1) amortized.
 //! - A write that makes an entry heavier than the room left re-inserts it as new
 //!   (frequency 1) after the others have made room.
+//! - A resize ([`Policy::set_capacity_into`](crate::Policy::set_capacity_into)) keeps
+//!   every frequency (nothing is sized from the capacity: the aging period follows the
+//!   entries held); a shrink evicts by the rule above.
 //!
 //! # Invariants
 //!

@@ -3,6 +3,10 @@
 //! One list over all entries, least recent at the front. A hit or a write moves the
 //! entry to the back; the victim is the front. Every hook is O(1).
 //!
+//! Nothing is sized from the capacity: a resize
+//! ([`Policy::set_capacity_into`](crate::Policy::set_capacity_into)) keeps the order,
+//! and a shrink evicts the least recent entries.
+//!
 //! Invariant: the list holds every entry exactly once.
 
 use crate::core::{Entry, Order, Slots};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use smallvec::SmallVec;
 
-use crate::error::{InsertError, TtlError};
+use crate::error::{ConfigError, InsertError, TtlError};
 
 /// Why an entry left the cache (or, for [`EvictionCause::Replaced`], which value did).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -188,6 +188,47 @@ pub trait Policy<K, V> {
 
     /// The weight budget.
     fn capacity(&self) -> u64;
+
+    /// Changes the weight budget to `capacity`, appending to `out` the entries that no
+    /// longer fit (cause [`EvictionCause::Capacity`], chosen by the policy's own order,
+    /// as an insert would choose them). Records already in `out` are kept. What the
+    /// policy learned (recency, frequencies, a window's size) is kept: a cache that
+    /// grows by a few entries behaves as it did, with room for a few more. Entries
+    /// heavier than the new capacity are among those evicted, and later inserts are
+    /// measured against it. O(1) plus the evictions.
+    ///
+    /// A zero capacity is refused with [`ConfigError::ZeroCapacity`]; the cache is
+    /// then unchanged.
+    ///
+    /// ```
+    /// use polycache_policies::{EvictionCause, Evictions, Lru, Policy};
+    /// let mut cache = Lru::<u8, u8>::new(4).unwrap();
+    /// for k in 0..4 {
+    ///     cache.insert(k, k).unwrap();
+    /// }
+    /// let mut out = Evictions::new();
+    /// cache.set_capacity_into(2, &mut out).unwrap();
+    /// assert_eq!((cache.capacity(), cache.len()), (2, 2));
+    /// // The least recently used went.
+    /// assert_eq!(out.iter().map(|e| (e.key, e.cause)).collect::<Vec<_>>(),
+    ///            [(0, EvictionCause::Capacity), (1, EvictionCause::Capacity)]);
+    /// cache.set_capacity_into(3, &mut out).unwrap();
+    /// cache.insert(9, 9).unwrap();
+    /// assert_eq!(cache.len(), 3);
+    /// assert!(cache.set_capacity_into(0, &mut out).is_err());
+    /// ```
+    fn set_capacity_into(
+        &mut self,
+        capacity: u64,
+        out: &mut Evictions<K, V>,
+    ) -> Result<(), ConfigError>;
+
+    /// [`Policy::set_capacity_into`] with a new buffer, which it returns.
+    fn set_capacity(&mut self, capacity: u64) -> Result<Evictions<K, V>, ConfigError> {
+        let mut out = Evictions::new();
+        self.set_capacity_into(capacity, &mut out)?;
+        Ok(out)
+    }
 
     /// Removes everything (without reporting).
     fn clear(&mut self);

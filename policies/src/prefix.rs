@@ -15,6 +15,9 @@
 //!   even after the new entry fits. So an eviction may free more than it needed to.
 //!   (A write that makes an existing entry heavier takes that entry out first: if its
 //!   own group is the victim, the rest of the group goes and the rewritten entry stays.)
+//! - A resize ([`Policy::set_capacity_into`](crate::Policy::set_capacity_into)) keeps
+//!   the groups and their order (nothing is sized from the capacity); a shrink evicts
+//!   whole groups by the rule above, so it may leave the cache under its new capacity.
 //! - [`Core::remove_prefix`] removes one group (cause `Removed`, or `Expired` for members
 //!   already past their deadline) in time proportional to its size.
 //!

@@ -39,7 +39,12 @@
 //! A counter already at 3 is not written again, so hot entries stay in every core's
 //! cache in the shared state.
 //!
-//! Queue shares are counted in entries, not weight (as in the paper).
+//! Queue shares are counted in entries, not weight (as in the paper), and of the entries
+//! held, not of the capacity: a resize
+//! ([`Policy::set_capacity_into`](crate::Policy::set_capacity_into)) needs nothing of
+//! the order. A shrink evicts as an insert would (small's front while main is within
+//! its share, then main's CLOCK); counters and ghost are kept (the ghost never
+//! shrinks: after a large shrink it remembers as many fingerprints as before).
 //!
 //! Cost: a hit is O(1) and writes at most one byte. An eviction is amortized O(1): each
 //! pass over a main entry spends one of the at most 3 credits its hits gave it, and an

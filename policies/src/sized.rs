@@ -21,6 +21,9 @@
 //!   large, rarely used entries. With the unit weigher it is LFU with aging by inflation.
 //! - An explicit removal or an expiry does not change `L`.
 //! - A write that changes an entry's weight recomputes its priority with the new weight.
+//! - A resize ([`Policy::set_capacity_into`](crate::Policy::set_capacity_into)) keeps
+//!   every priority and `L` (nothing is sized from the capacity); a shrink evicts by
+//!   the rule above, and `L` rises with each victim as it does for an insert.
 //!
 //! # Cost
 //!

@@ -167,6 +167,32 @@
 //! counted. An order that was never told its capacity keeps everything in the window
 //! until the first eviction, then takes the weight it holds as its capacity.
 //!
+//! # Resizing
+//!
+//! [`Policy::set_capacity_into`](crate::Policy::set_capacity_into) changes the capacity
+//! of a cache in use ([`Order::on_resize`]), then the core evicts until the weight fits,
+//! by the usual contests. What was learned is kept, so that the small, frequent moves
+//! of a shard lending capacity to another cost nothing, and a resize undone by the
+//! opposite one (within a factor of 2) restores the shares exactly:
+//! - the sketch keeps every count; it never shrinks, and goes on growing with the
+//!   entries up to the new capacity (where the old one had stopped it, it is sized for
+//!   the new one at once). Its period, the climber's sample and the ghosts follow it as
+//!   they always do (after a shrink they stay sized for the entries held before);
+//! - the window keeps its weight, unless that would more than double or less than halve
+//!   its fraction of the capacity (then it takes that bound; the bounds always admit
+//!   the initial 3%), or leave main less than half its fraction; at least 1;
+//! - protected keeps its share by the same rule, as a fraction of the new main (at most
+//!   all of it); from a main of one entry or less, whose share was rounding, it takes
+//!   the initial 80%;
+//! - the climber's step and any window move under way scale with the capacity; its
+//!   sample, its last hit ratio and its direction are kept;
+//! - segments left over their shares: protected's excess is demoted at once; the
+//!   window's competes for main as candidates in the evictions that follow, and what
+//!   they leave of it moves to probation unopposed (at once if no eviction is needed,
+//!   else at the next insert, as while the cache fills). O(1) plus the entries moved and
+//!   evicted (and the sketch's growth, O(its new size), when the capacity grows past
+//!   what held it back).
+//!
 //! # Weights, deadlines, removals
 //!
 //! Each node records the weight it was accounted with, so that a write that changes an
@@ -375,6 +401,28 @@ fn protected_share(main: u64) -> u64 {
     (u128::from(main) * u128::from(PROTECTED_TENTHS) / 10) as u64
 }
 
+/// The window's initial share of a capacity: [`WINDOW_PERCENT`], rounded up, at least
+/// 1 and at most the capacity.
+#[inline]
+fn initial_window(capacity: u64) -> u64 {
+    let window = (u128::from(capacity) * u128::from(WINDOW_PERCENT)).div_ceil(100) as u64;
+    window.clamp(1, capacity.max(1))
+}
+
+/// A share `x` of a space of weight `old` (not 0), carried over to a space of weight
+/// `new` by a resize: `x` itself (what was learned is kept, and a resize undone by the
+/// opposite one restores it exactly), unless that would more than double or less
+/// than halve its fraction of the space; then the nearer of those bounds. The bounds
+/// always admit `initial`, the share a space of `new` starts with, so that a share
+/// fixed by rounding in a tiny space is not blown up with it.
+fn carry_share(x: u64, old: u64, new: u64, initial: u64) -> u64 {
+    let (x, old, new) = (u128::from(x), u128::from(old), u128::from(new));
+    let lo = ((x * new / old) / 2).min(u128::from(initial));
+    let hi = ((x * new).div_ceil(old).saturating_mul(2)).max(u128::from(initial));
+    // `lo <= initial <= hi`, and `x` fits in a u64: so does the result.
+    x.clamp(lo, hi) as u64
+}
+
 /// The W-TinyLFU eviction order. See [`TinyLfu`](crate::TinyLfu) and the
 /// [module documentation](self) for the rule.
 ///
@@ -522,8 +570,7 @@ impl TinyLfuOrder {
     fn configure(&mut self, capacity: u64) {
         let capacity = capacity.max(1);
         self.capacity = capacity;
-        let window = (u128::from(capacity) * u128::from(WINDOW_PERCENT)).div_ceil(100) as u64;
-        self.window_max = window.clamp(1, capacity);
+        self.window_max = initial_window(capacity);
         let main = capacity - self.window_max;
         self.protected_max = protected_share(main);
         // The first step grows the window, unless it was idle (see the module docs).
@@ -535,6 +582,68 @@ impl TinyLfuOrder {
         self.sketch = FrequencySketch::new(capacity.min(INITIAL_SKETCH), self.seed);
         self.sample_period = self.climb_sample();
         self.size_ghosts();
+        self.arm();
+    }
+
+    /// The core's capacity changed to `capacity` while it holds entries (see the module
+    /// docs' *Resizing*): the shares are carried over, the sketch, the ghosts and the
+    /// climber's sample are kept. O(1), plus the sketch's growth (if the old capacity
+    /// held it back) and the entries moved to fit the new shares.
+    fn resize<K, V>(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, capacity: u64) {
+        let capacity = capacity.max(1);
+        let old = self.capacity;
+        if capacity == old {
+            return;
+        }
+        if old == 0 {
+            // Never told: nothing was sized, so nothing is carried over (as at the
+            // first eviction of such an order).
+            self.configure(capacity);
+            self.balance_window(slots);
+            return;
+        }
+        // The requests counted so far belong to the sketch's period as it stands.
+        self.flush(slots);
+        let ratio = |x: u64, num: u64, den: u64| u128::from(x) * u128::from(num) / u128::from(den);
+        let old_window = self.window_max;
+        let old_main = old - old_window;
+        // Main keeps at least half its fraction too, so that a large window does not
+        // take all of a shrunken cache.
+        let main_floor = (ratio(old_main, capacity, old) / 2) as u64;
+        let window = carry_share(old_window, old, capacity, initial_window(capacity))
+            .clamp(1, capacity - main_floor);
+        let main = capacity - window;
+        self.protected_max = if protected_share(old_main) == 0 {
+            // Main held one entry at most: its share was rounding, not learned.
+            protected_share(main)
+        } else {
+            carry_share(self.protected_max, old_main, main, protected_share(main)).min(main)
+        };
+        // The climber: its step is a fraction of the capacity, and so is a window move
+        // under way; whether the last step moved the window is kept.
+        self.step *= capacity as f64 / old as f64;
+        let pending = i128::from(self.pending) * i128::from(capacity) / i128::from(old);
+        self.pending = pending.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        let at_step = i128::from(self.window_at_step) + i128::from(window) - i128::from(old_window);
+        self.window_at_step = at_step.clamp(0, i128::from(u64::MAX)) as u64;
+        self.window_max = window;
+        self.capacity = capacity;
+        // The sketch keeps its counts and never shrinks; `on_insert` grows it with the
+        // entries up to the new capacity. Where the old capacity held it back, it is
+        // asked for the new one now, as a new order would be (within its counters).
+        if capacity > old && self.sketch.asked() == old {
+            self.sketch.grow_to(capacity.min(self.sketch.entries()));
+        }
+        self.sample_period = self.climb_sample();
+        self.size_ghosts();
+        // Segments over their new shares: protected's excess is demoted now (the next
+        // eviction would do it). The window's excess competes for main, as candidates,
+        // in the evictions the core makes next; with none to make, it moves to
+        // probation unopposed, as while the cache was filling.
+        self.demote_protected(slots);
+        if self.weight() <= capacity {
+            self.balance_window(slots);
+        }
         self.arm();
     }
 
@@ -991,6 +1100,10 @@ impl<K, V> Order<K, V> for TinyLfuOrder {
 
     fn set_capacity(&mut self, capacity: u64) {
         self.configure(capacity);
+    }
+
+    fn on_resize(&mut self, slots: &mut Slots<'_, K, V, TinyLfuNode>, capacity: u64) {
+        self.resize(slots, capacity);
     }
 
     #[inline]

@@ -12,6 +12,10 @@
 //! O(log n)); for the common case of one TTL for all writes, write order is deadline
 //! order and the choice is exact.
 //!
+//! Nothing is sized from the capacity: a resize
+//! ([`Policy::set_capacity_into`](crate::Policy::set_capacity_into)) keeps the order,
+//! and a shrink evicts by the rule above (soonest deadline first).
+//!
 //! Invariant: the list holds every entry exactly once, in order of first insert.
 
 use crate::core::{Entry, Order, Slots};

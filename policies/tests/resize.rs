@@ -1,0 +1,654 @@
+//! Resizing a cache in use (`Policy::set_capacity_into`).
+//!
+//! A proptest runs every policy, with unit weights and with a weigher, through inserts,
+//! hits, removals and resizes (to capacities from 0, refused, up to a few hundred,
+//! including below one entry's weight) beside a model of its contents: after every
+//! step `validate()` passes, the weight is within the capacity, and the cache holds
+//! exactly the entries the model holds, with the values last written (so every entry
+//! that left was reported, with its value, and nothing else left). A resize evicts
+//! only while the weight is over the new capacity (a whole group, for `Prefix`), and
+//! for `Lru` exactly the least recent entries.
+//!
+//! Then known answers: `Lru`'s shrink, and `TinyLfu`'s learned state (its frequencies,
+//! its window and protected shares, its hill climber) surviving small and large
+//! resizes.
+
+use std::collections::BTreeMap;
+
+use polycache_policies::{
+    ConfigError, Core, DefaultHashBuilder, Evicted, EvictionCause, Evictions, FrequencySketch,
+    InsertError, LfuOrder, Lru, LruOrder, Order, Policy, PrefixOrder, S3FifoOrder, SizedOrder,
+    TinyLfu, TinyLfuOrder, TtlOrder, Weigher,
+};
+use proptest::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Lru,
+    Lfu,
+    Ttl,
+    TinyLfu,
+    S3Fifo,
+    Sized,
+    Prefix,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// Key, value; with the weigher, the value's top byte is the weight (0 counts as 1).
+    Insert(u8, u32),
+    Get(u8),
+    Remove(u8),
+    SetCapacity(u64),
+}
+
+type Weigh = fn(&String, &u32) -> u64;
+
+fn weigh(_: &String, v: &u32) -> u64 {
+    u64::from(v >> 24)
+}
+
+/// Keys fall into 4 prefix groups (`Prefix` evicts a group whole).
+fn key(k: u8) -> String {
+    format!("g{}:{k}", k % 4)
+}
+
+/// The model: key -> (value last written, weight), and for `Lru` the keys from least
+/// to most recent.
+struct Model {
+    entries: BTreeMap<String, (u32, u64)>,
+    recency: Vec<String>,
+}
+
+impl Model {
+    fn weight(&self) -> u64 {
+        self.entries.values().map(|e| e.1).sum()
+    }
+
+    fn touch(&mut self, k: &str) {
+        self.recency.retain(|r| r != k);
+        self.recency.push(k.to_string());
+    }
+
+    /// A reported departure of a stored entry, with its last value.
+    fn depart(&mut self, e: &Evicted<String, u32>, step: usize) -> u64 {
+        let stored = self
+            .entries
+            .remove(&e.key)
+            .unwrap_or_else(|| panic!("step {step}: {e:?} was not stored"));
+        assert_eq!(
+            stored.0, e.value,
+            "step {step}: {e:?} is not the last value"
+        );
+        self.recency.retain(|r| *r != e.key);
+        stored.1
+    }
+}
+
+/// The cache's contents, sorted.
+fn contents<P: Policy<String, u32>>(p: &P) -> BTreeMap<String, u32> {
+    p.iter().map(|(k, v)| (k.clone(), *v)).collect()
+}
+
+/// Runs `ops` on `p` beside the model; panics at the first disagreement.
+fn check<O, W>(mut p: Core<String, u32, O, W>, kind: Kind, weighted: bool, ops: &[Op])
+where
+    O: Order<String, u32>,
+    W: Weigher<String, u32>,
+{
+    let weight_of = |v: u32| {
+        if weighted {
+            weigh(&String::new(), &v).max(1)
+        } else {
+            1
+        }
+    };
+    let mut m = Model {
+        entries: BTreeMap::new(),
+        recency: Vec::new(),
+    };
+    for (step, op) in ops.iter().enumerate() {
+        match *op {
+            Op::Insert(k, v) => {
+                let k = key(k);
+                let w = weight_of(v);
+                match p.insert(k.clone(), v) {
+                    Err(InsertError::Overweight { key, value, .. }) => {
+                        assert!(w > p.capacity(), "step {step}: refused a fitting entry");
+                        assert_eq!((key, value), (k, v));
+                    }
+                    Err(e) => panic!("step {step}: unexpected refusal {e}"),
+                    Ok(out) => {
+                        assert!(w <= p.capacity(), "step {step}: took an overweight entry");
+                        for e in &out {
+                            match e.cause {
+                                EvictionCause::Replaced => {
+                                    assert_eq!(e.key, k);
+                                    assert_eq!(m.entries.get(&k).map(|s| s.0), Some(e.value));
+                                }
+                                EvictionCause::Capacity => {
+                                    assert_ne!(e.key, k, "step {step}: a write evicted itself");
+                                    m.depart(e, step);
+                                }
+                                other => panic!("step {step}: insert reported {other:?}"),
+                            }
+                        }
+                        m.entries.insert(k.clone(), (v, w));
+                        m.touch(&k);
+                    }
+                }
+            }
+            Op::Get(k) => {
+                let k = key(k);
+                let got = p.get(k.as_str()).copied();
+                assert_eq!(got, m.entries.get(&k).map(|e| e.0), "step {step}: get {k}");
+                if got.is_some() {
+                    m.touch(&k);
+                }
+            }
+            Op::Remove(k) => {
+                let k = key(k);
+                match p.remove_hashed(p.hash(k.as_str()), k.as_str()) {
+                    Some(e) => {
+                        assert_eq!(e.cause, EvictionCause::Removed);
+                        m.depart(&e, step);
+                    }
+                    None => assert!(!m.entries.contains_key(&k), "step {step}: lost {k}"),
+                }
+            }
+            Op::SetCapacity(c) => {
+                let before = (p.len(), p.weight(), p.capacity(), contents(&p));
+                let recency = m.recency.clone();
+                // A record already in the buffer is kept.
+                let mut out: Evictions<String, u32> = Evictions::new();
+                out.push(Evicted {
+                    key: "earlier".into(),
+                    value: 7,
+                    cause: EvictionCause::Removed,
+                });
+                let res = p.set_capacity_into(c, &mut out);
+                assert_eq!(out[0].key, "earlier", "step {step}: a kept record went");
+                if c == 0 {
+                    assert_eq!(res, Err(ConfigError::ZeroCapacity));
+                    assert_eq!(out.len(), 1, "step {step}: a refused resize evicted");
+                    let after = (p.len(), p.weight(), p.capacity(), contents(&p));
+                    assert_eq!(
+                        before, after,
+                        "step {step}: a refused resize changed the cache"
+                    );
+                } else {
+                    res.unwrap_or_else(|e| panic!("step {step}: resize to {c} refused: {e}"));
+                    assert_eq!(p.capacity(), c);
+                    let mut last = 0;
+                    for e in &out[1..] {
+                        assert_eq!(e.cause, EvictionCause::Capacity, "step {step}: {e:?}");
+                        last = m.depart(e, step);
+                    }
+                    let evicted: Vec<&String> = out[1..].iter().map(|e| &e.key).collect();
+                    if before.1 <= c {
+                        assert!(
+                            evicted.is_empty(),
+                            "step {step}: evicted {evicted:?} with room"
+                        );
+                    } else if kind != Kind::Prefix {
+                        // No more than needed: the weight did not fit before the last.
+                        assert!(
+                            p.weight() + last > c,
+                            "step {step}: evicted more than needed"
+                        );
+                    }
+                    if kind == Kind::Lru {
+                        let oldest: Vec<&String> = recency.iter().take(evicted.len()).collect();
+                        assert_eq!(evicted, oldest, "step {step}: not the least recent");
+                    }
+                }
+            }
+        }
+        p.validate()
+            .unwrap_or_else(|e| panic!("step {step} {op:?}: validate: {e}"));
+        assert!(p.weight() <= p.capacity(), "step {step}: over capacity");
+        assert_eq!(p.len(), m.entries.len(), "step {step} {op:?}: len");
+        assert_eq!(p.weight(), m.weight(), "step {step} {op:?}: weight");
+        let want: BTreeMap<String, u32> = m.entries.iter().map(|(k, e)| (k.clone(), e.0)).collect();
+        assert_eq!(contents(&p), want, "step {step} {op:?}: contents");
+    }
+}
+
+/// Builds `kind` at `capacity` (fixed hasher; `TinyLfu` seeded) and runs `ops`.
+fn run(kind: Kind, weighted: bool, capacity: u64, seed: u64, ops: &[Op]) {
+    macro_rules! go {
+        ($order:expr) => {{
+            let b = Lru::<String, u32>::builder(capacity)
+                .hasher(DefaultHashBuilder::with_seeds(seed, 1, 2, 3))
+                .order($order);
+            if weighted {
+                check(
+                    b.weigher(weigh as Weigh).build().unwrap(),
+                    kind,
+                    weighted,
+                    ops,
+                )
+            } else {
+                check(b.build().unwrap(), kind, weighted, ops)
+            }
+        }};
+    }
+    match kind {
+        Kind::Lru => go!(LruOrder::default()),
+        Kind::Lfu => go!(LfuOrder::default()),
+        Kind::Ttl => go!(TtlOrder::default()),
+        Kind::TinyLfu => go!(TinyLfuOrder::with_seed(seed)),
+        Kind::S3Fifo => go!(S3FifoOrder::default()),
+        Kind::Sized => go!(SizedOrder::default()),
+        Kind::Prefix => go!(PrefixOrder::default()),
+    }
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => (0u8..96, 0u32..12, any::<u16>())
+            .prop_map(|(k, w, v)| Op::Insert(k, (w << 24) | u32::from(v))),
+        6 => (0u8..96).prop_map(Op::Get),
+        1 => (0u8..96).prop_map(Op::Remove),
+        2 => capacity(true).prop_map(Op::SetCapacity),
+    ]
+}
+
+/// Capacities from 1 to a few hundred, most of them small (below the weight of one
+/// entry, at times), and now and then 0.
+fn capacity(zero: bool) -> impl Strategy<Value = u64> {
+    prop_oneof![
+        if zero { 1 } else { 0 } => Just(0u64),
+        3 => 1u64..12,
+        2 => 1u64..64,
+        2 => 1u64..400,
+    ]
+    .prop_map(move |c| if zero { c } else { c.max(1) })
+}
+
+fn case() -> impl Strategy<Value = (u64, bool, u64, Vec<Op>)> {
+    (
+        capacity(false),
+        any::<bool>(),
+        any::<u64>(),
+        proptest::collection::vec(op(), 1..300),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+
+    #[test]
+    fn lru_resizes((capacity, weighted, seed, ops) in case()) {
+        run(Kind::Lru, weighted, capacity, seed, &ops);
+    }
+
+    #[test]
+    fn lfu_resizes((capacity, weighted, seed, ops) in case()) {
+        run(Kind::Lfu, weighted, capacity, seed, &ops);
+    }
+
+    #[test]
+    fn ttl_resizes((capacity, weighted, seed, ops) in case()) {
+        run(Kind::Ttl, weighted, capacity, seed, &ops);
+    }
+
+    #[test]
+    fn tinylfu_resizes((capacity, weighted, seed, ops) in case()) {
+        run(Kind::TinyLfu, weighted, capacity, seed, &ops);
+    }
+
+    #[test]
+    fn s3fifo_resizes((capacity, weighted, seed, ops) in case()) {
+        run(Kind::S3Fifo, weighted, capacity, seed, &ops);
+    }
+
+    #[test]
+    fn sized_resizes((capacity, weighted, seed, ops) in case()) {
+        run(Kind::Sized, weighted, capacity, seed, &ops);
+    }
+
+    #[test]
+    fn prefix_resizes((capacity, weighted, seed, ops) in case()) {
+        run(Kind::Prefix, weighted, capacity, seed, &ops);
+    }
+}
+
+/// `Lru`: a shrink evicts the least recent entries, oldest first, as inserts would;
+/// a growth evicts nothing and makes room; an entry heavier than the new capacity goes
+/// even if it is the most recent.
+#[test]
+fn lru_shrink_evicts_the_least_recent() {
+    let mut c = Lru::<u32, u32>::new(10).unwrap();
+    for k in 0..10 {
+        c.insert(k, k).unwrap();
+    }
+    for k in [0, 1, 2] {
+        c.get(&k);
+    }
+    let out = c.set_capacity(5).unwrap();
+    let gone: Vec<(u32, EvictionCause)> = out.iter().map(|e| (e.key, e.cause)).collect();
+    assert_eq!(
+        gone,
+        (3..8)
+            .map(|k| (k, EvictionCause::Capacity))
+            .collect::<Vec<_>>()
+    );
+    let mut kept: Vec<u32> = c.iter().map(|(k, _)| *k).collect();
+    kept.sort_unstable();
+    assert_eq!(kept, [0, 1, 2, 8, 9]);
+    assert!(c.set_capacity(7).unwrap().is_empty());
+    c.insert(20, 0).unwrap();
+    assert!(c.insert(21, 0).unwrap().is_empty());
+    assert_eq!(c.len(), 7);
+    // The least recent is now 8.
+    assert_eq!(c.insert(22, 0).unwrap()[0].key, 8);
+    c.validate().unwrap();
+
+    // Weighted: the value is the weight. The most recent entry weighs 6; below that
+    // it goes, and so do the least recent others until the weight fits.
+    let mut c = Lru::<u32, u32>::builder(10)
+        .weigher(|_: &u32, v: &u32| u64::from(*v))
+        .build()
+        .unwrap();
+    c.insert(1, 2).unwrap();
+    c.insert(2, 2).unwrap();
+    c.insert(3, 6).unwrap();
+    let out = c.set_capacity(5).unwrap();
+    let gone: Vec<u32> = out.iter().map(|e| e.key).collect();
+    assert_eq!(gone, [1, 2, 3]);
+    assert_eq!((c.len(), c.weight()), (0, 0));
+    assert!(c.insert(4, 6).is_err());
+    c.validate().unwrap();
+}
+
+/// A seeded `TinyLfu` of `capacity` with a fixed hasher.
+fn seeded(capacity: u64, seed: u64) -> TinyLfu<u64, u64> {
+    TinyLfu::<u64, u64>::builder(capacity)
+        .hasher(DefaultHashBuilder::with_seeds(seed, 2, 3, 4))
+        .order(TinyLfuOrder::with_seed(seed))
+        .build()
+        .unwrap()
+}
+
+/// Asks `k`; inserts it on a miss. Returns whether it hit.
+fn play(c: &mut TinyLfu<u64, u64>, k: u64) -> bool {
+    if c.get(&k).is_some() {
+        true
+    } else {
+        c.insert(k, k).unwrap();
+        false
+    }
+}
+
+/// A stream of pseudo-random numbers.
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
+/// Hot keys 0..300, each asked 40 times (more than 16 per sketch period, so that
+/// their counts reach the sketch, not only their nodes), among 1,000 one-off keys
+/// (which fill the cache).
+fn learn(c: &mut TinyLfu<u64, u64>) {
+    for round in 0..40 {
+        for k in 0..300 {
+            play(c, k);
+        }
+        for k in 0..25 {
+            play(c, 1_000 + round * 25 + k);
+        }
+    }
+}
+
+/// Challengers, each asked 6 times in a row: each beats a victim the sketch knows
+/// little of (6 > 4 + 1) and loses to a hot one. Returns how many of the hot keys are
+/// still cached at the end.
+fn challenge(c: &mut TinyLfu<u64, u64>) -> u64 {
+    for k in 1_000_000..1_001_000 {
+        for _ in 0..6 {
+            play(c, k);
+        }
+    }
+    c.validate().unwrap();
+    (0..300).filter(|k| c.contains(k)).count() as u64
+}
+
+/// Every estimate of `sketch` for the 2^24 keys TinyLfu gives it (24 bits of each
+/// entry's hash), and their sum.
+fn estimates(sketch: &FrequencySketch) -> (Vec<u8>, u64) {
+    let all: Vec<u8> = (0..1u64 << 24).map(|h| sketch.estimate(h) as u8).collect();
+    let sum = all.iter().map(|&e| u64::from(e)).sum();
+    (all, sum)
+}
+
+/// What `TinyLfu` learned of its keys' frequencies survives a resize. A cache of 300
+/// hot keys asked 40 times each among one-off keys is shrunk by 5% and grown back: its
+/// sketch is the sketch of the same cache never resized (not a count lower; only the
+/// 50 evicted entries' held-back hits are added), and against challengers asked 6
+/// times each (one-off keys prove nothing: a newcomer asked once never beats even an
+/// unknown victim) it keeps its hot keys as that cache does, where the same keys
+/// without their history (a fresh cache given each once) lose most of them.
+#[test]
+fn tinylfu_keeps_its_frequencies_across_a_resize() {
+    let mut resized = seeded(1000, 7);
+    learn(&mut resized);
+    let out = resized.set_capacity(950).unwrap();
+    assert_eq!((out.len(), resized.len()), (50, 950));
+    assert!(resized.set_capacity(1000).unwrap().is_empty());
+    resized.validate().unwrap();
+    let mut never_resized = seeded(1000, 7);
+    learn(&mut never_resized);
+
+    let (want, learned) = estimates(never_resized.order().sketch());
+    assert!(learned > 300 * 4 * 4, "the sketch learned only {learned}");
+    let (got, _) = estimates(resized.order().sketch());
+    let lost = want.iter().zip(&got).filter(|(w, g)| g < w).count();
+    let changed = want.iter().zip(&got).filter(|(w, g)| g != w).count();
+    assert_eq!(lost, 0, "{lost} estimates fell");
+    assert!(changed <= 50, "{changed} estimates changed");
+
+    let kept_hot = challenge(&mut resized);
+    let steady = challenge(&mut never_resized);
+    let mut no_history = seeded(1000, 7);
+    for k in 0..1000 {
+        play(&mut no_history, k);
+    }
+    let forgotten = challenge(&mut no_history);
+    assert!(
+        kept_hot >= 295 && steady >= 295,
+        "resized: {kept_hot} hot keys kept, never resized: {steady}"
+    );
+    assert!(forgotten < 100, "no history: {forgotten} hot keys kept");
+}
+
+/// A skewed request: key `n * u^3` for `u` uniform in [0, 1) (the low keys are hot).
+fn skewed(next: &mut impl FnMut() -> u64, n: u64) -> u64 {
+    let u = (next() >> 11) as f64 / (1u64 << 53) as f64;
+    (n as f64 * u * u * u) as u64
+}
+
+/// Checks the shares the module docs promise: the window at least 1, main at least
+/// `main_min`, protected within main.
+fn assert_shares(c: &TinyLfu<u64, u64>, window: std::ops::RangeInclusive<u64>, what: &str) {
+    let o = c.order();
+    let cap = c.capacity();
+    assert_eq!(o.capacity(), cap, "{what}: the order's capacity");
+    assert!(
+        window.contains(&o.window_max()),
+        "{what}: window {} not in {window:?}",
+        o.window_max()
+    );
+    assert!(
+        o.protected_max() <= cap - o.window_max(),
+        "{what}: protected {} over main {}",
+        o.protected_max(),
+        cap - o.window_max()
+    );
+    c.validate().unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
+/// Large resizes keep the shares within their bounds, near the initial ones: 10,000
+/// entries to 10 and back, and a cache built at 10 grown to 10,000; the cache then
+/// works at its new size (it fills, its sketch grows to it, hot keys hit).
+#[test]
+fn tinylfu_shares_stay_in_bounds_across_large_resizes() {
+    let mut next = xorshift(3);
+    let mut c = seeded(10_000, 5);
+    for _ in 0..200_000 {
+        let k = skewed(&mut next, 50_000);
+        play(&mut c, k);
+    }
+    assert_shares(&c, 1..=10_000, "at 10,000");
+    let before = (c.order().window_max(), c.order().protected_max());
+    let out = c.set_capacity(10).unwrap();
+    assert_eq!((out.len(), c.len()), (9_990, 10));
+    // The window keeps at most twice its fraction (rounded up), main at least half.
+    let most = (before.0 * 10).div_ceil(10_000) * 2;
+    assert_shares(&c, 1..=most.min(5), "10,000 -> 10");
+    for _ in 0..1_000 {
+        let k = skewed(&mut next, 50_000);
+        play(&mut c, k);
+    }
+    assert_shares(&c, 1..=5, "at 10");
+    assert!(c.set_capacity(10_000).unwrap().is_empty());
+    // From 10 entries, the window takes at least its initial 3% (rounding at 10 said
+    // nothing of a window for 10,000), and at most twice its fraction at 10.
+    assert_shares(
+        &c,
+        300..=2 * 1_000 * c.order().window_max().max(1),
+        "10 -> 10,000",
+    );
+
+    let mut small = seeded(10, 5);
+    for _ in 0..1_000 {
+        let k = skewed(&mut next, 100);
+        play(&mut small, k);
+    }
+    let (window, protected) = (small.order().window_max(), small.order().protected_max());
+    assert!(protected > 0);
+    assert!(small.set_capacity(10_000).unwrap().is_empty());
+    assert_shares(&small, 300..=2_000 * window, "built at 10, grown to 10,000");
+    // Protected keeps at least half its fraction of main.
+    let main = 10_000 - small.order().window_max();
+    assert!(
+        small.order().protected_max() >= protected * main / (10 - window) / 2,
+        "protected {} of {main}, from {protected} of {}",
+        small.order().protected_max(),
+        10 - window
+    );
+    let mut hits = 0;
+    for t in 0..300_000u64 {
+        let k = skewed(&mut next, 50_000);
+        if play(&mut small, k) && t >= 200_000 {
+            hits += 1;
+        }
+        if t % 10_000 == 0 {
+            small.validate().unwrap();
+        }
+    }
+    assert_eq!(small.len(), 10_000);
+    let sketch = small.order().sketch();
+    assert_eq!((sketch.asked(), sketch.entries()), (10_000, 16_384));
+    assert_shares(&small, 1..=10_000, "grown, then used");
+    let mut fresh = seeded(10_000, 5);
+    let mut next = xorshift(3);
+    let mut fresh_hits = 0;
+    for t in 0..300_000u64 {
+        let k = skewed(&mut next, 50_000);
+        if play(&mut fresh, k) && t >= 200_000 {
+            fresh_hits += 1;
+        }
+    }
+    assert!(
+        hits * 100 >= fresh_hits * 98,
+        "grown to 10,000: {hits} hits, built at 10,000: {fresh_hits}"
+    );
+}
+
+/// The hill climber works after a resize: on a skewed workload, a cache of 1,000
+/// entries grown to 2,000 after 100,000 requests keeps adapting its window (it moves
+/// after the resize) and gets as many hits over the last 200,000 of 400,000 requests
+/// as a cache built at 2,000.
+#[test]
+fn tinylfu_climbs_after_a_resize() {
+    for seed in [1u64, 2, 3] {
+        let (mut resized, mut fresh) = (seeded(1000, seed), seeded(2000, seed));
+        let mut next = xorshift(seed);
+        let mut hits = [0u64; 2];
+        let mut windows = std::collections::BTreeSet::new();
+        for t in 0..400_000u64 {
+            if t == 100_000 {
+                resized.set_capacity(2000).unwrap();
+                resized.validate().unwrap();
+            }
+            if t >= 100_000 {
+                windows.insert(resized.order().window_max());
+            }
+            let k = skewed(&mut next, 20_000);
+            for (c, hits) in [&mut resized, &mut fresh].into_iter().zip(&mut hits) {
+                if play(c, k) && t >= 200_000 {
+                    *hits += 1;
+                }
+            }
+        }
+        resized.validate().unwrap();
+        let [hits, fresh_hits] = hits;
+        assert!(
+            windows.len() >= 2,
+            "seed {seed}: the window stayed at {windows:?} after the resize"
+        );
+        assert!(
+            hits >= 85_000 && hits * 100 >= fresh_hits * 98,
+            "seed {seed}: {hits} hits after the resize, {fresh_hits} built at 2,000"
+        );
+    }
+}
+
+/// A shard lending capacity: every 500 requests the capacity moves to a random value
+/// within 5% of 1,000 (and twice to 8,000 and back). Every invariant holds at every
+/// resize, and the hit ratio stays within 12% of a cache that kept 1,000 throughout.
+///
+/// Measured: 7% to 9% fewer hits (126,300 and 124,020 against 135,803 and 135,218),
+/// and as much with an `on_resize` that only clamps the shares; `S3Fifo` loses 4.5%
+/// on this schedule and `Lru` and `Lfu` nothing. Each growth reopens room, which
+/// newcomers take without facing the admission filter (as while the cache first
+/// fills), and the next shrink evicts main's oldest entries, not them.
+#[test]
+fn tinylfu_lends_capacity_without_forgetting() {
+    for seed in [1u64, 2] {
+        let (mut lent, mut fixed) = (seeded(1000, seed), seeded(1000, seed));
+        let mut next = xorshift(seed);
+        let mut sizes = xorshift(seed + 100);
+        let mut hits = [0u64; 2];
+        for t in 0..400_000u64 {
+            if t % 500 == 0 && t > 0 {
+                let capacity = if t % 100_000 == 50_000 {
+                    8_000
+                } else {
+                    950 + sizes() % 101
+                };
+                lent.set_capacity(capacity).unwrap();
+                lent.validate()
+                    .unwrap_or_else(|e| panic!("seed {seed}, {t}: resized to {capacity}: {e}"));
+                assert!(lent.weight() <= capacity);
+            }
+            let k = skewed(&mut next, 20_000);
+            for (c, hits) in [&mut lent, &mut fixed].into_iter().zip(&mut hits) {
+                if play(c, k) {
+                    *hits += 1;
+                }
+            }
+        }
+        let [lent_hits, fixed_hits] = hits;
+        assert!(
+            lent_hits * 100 >= fixed_hits * 88,
+            "seed {seed}: {lent_hits} hits lending capacity, {fixed_hits} at a fixed one"
+        );
+    }
+}
