@@ -492,6 +492,21 @@ where
         self.inner.map.capacity()
     }
 
+    /// The heaviest entry the cache always takes: its smallest shard's guaranteed
+    /// capacity ([`Sharded::max_entry_weight`]). A heavier one is refused with
+    /// [`InsertError::Overweight`] unless its shard has borrowed enough room from the
+    /// reserve.
+    ///
+    /// ```
+    /// use polycache::Cache;
+    /// let cache = Cache::<u32, u32>::builder(4096).shards(4).build().unwrap();
+    /// // (4096 less a reserve of 128) / 4
+    /// assert_eq!(cache.max_entry_weight(), 992);
+    /// ```
+    pub fn max_entry_weight(&self) -> u64 {
+        self.inner.map.max_entry_weight()
+    }
+
     /// The number of shards.
     ///
     /// ```

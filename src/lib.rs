@@ -53,6 +53,7 @@ pub mod cache;
 mod error;
 mod flight;
 pub mod locks;
+mod reserve;
 pub mod selector;
 pub mod semantic;
 pub mod sharded;

@@ -16,12 +16,18 @@
 //!
 //! # Invariants
 //!
-//! - **Capacity split, not lost**: shard `i` of `n` gets `capacity / n`, plus one for
-//!   the first `capacity % n` shards, so the shard capacities sum to the capacity. Each
-//!   policy keeps its weight at most its shard capacity after every call, so the whole
-//!   cache never holds more than its capacity once an operation has returned.
-//! - **The largest entry is a shard's capacity**: a heavier entry is refused with
-//!   [`InsertError::Overweight`] (whose `capacity` is the shard's).
+//! - **Capacity split, not lost**: a cache of several shards of at least
+//!   [`RESERVE_MIN_SHARE`] each keeps [`reserve_for`]`(capacity, n)` (about 3%) in a
+//!   reserve that the shards that run out of room first borrow from (see
+//!   [`Sharded::reserve`]; the design is in the crate's `reserve` module). The rest is
+//!   split: shard `i` of `n` is guaranteed `rest / n`, plus one for the first `rest % n`
+//!   shards. The shards' capacities plus the free reserve sum to the capacity whenever
+//!   no insert is in flight, and never exceed it. Each policy keeps its weight at most
+//!   its own capacity after every call, so the whole cache never holds more than its
+//!   capacity once an operation has returned.
+//! - **The largest entry is a shard's guaranteed capacity**
+//!   ([`Sharded::max_entry_weight`], the smallest): a heavier entry may be refused with
+//!   [`InsertError::Overweight`] (whose `capacity` is the shard's at the time).
 //! - **One lock at a time**: no operation holds two shard locks; whole-cache operations
 //!   (`len`, `clear`, `retain`, `stats`, `validate`, snapshots) visit the shards one by
 //!   one, so they are not atomic snapshots while other threads write.
@@ -60,6 +66,7 @@
 use std::borrow::Borrow;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -69,6 +76,8 @@ use polycache_policies::{
 };
 
 use crate::error::BuildError;
+use crate::reserve::{Pool, ShardReserve};
+pub use crate::reserve::{RESERVE_DIVISOR, RESERVE_MIN_SHARE, reserve_for};
 use crate::selector::{Route, ShardSelector};
 use crate::stats::CacheStats;
 use crate::sync::{StripedRwLock, stripes_for};
@@ -156,6 +165,8 @@ pub(crate) struct Shard<P, X> {
     pub(crate) policy: P,
     pub(crate) stats: CacheStats,
     pub(crate) extra: X,
+    /// What this shard may borrow from the cache's reserve, and its guarantee.
+    reserve: ShardReserve,
 }
 
 /// `N` shards, each a lock around one policy `P`; see the [module docs](self) for the
@@ -181,6 +192,8 @@ pub struct Sharded<K, V, P, X = ()> {
     shards: Box<[Slot<P, X>]>,
     selector: ShardSelector,
     capacity: u64,
+    /// The reserve's free part, shared by the shards (`None`: no reserve).
+    pool: Option<Arc<Pool>>,
     count_hits: bool,
     _kv: PhantomData<fn(K, V)>,
 }
@@ -190,9 +203,12 @@ where
     K: Hash + Eq,
     P: Policy<K, V>,
 {
-    /// Builds `selector.shards()` shards splitting `capacity`; `make(shard_capacity,
-    /// hasher)` builds each shard's policy, and must build it with that capacity and
-    /// hasher (a clone of the selector's: the policy's table uses the selector's hash).
+    /// Builds `selector.shards()` shards splitting `capacity` (less the reserve, see
+    /// [`reserve_for`]); `make(shard_capacity, hasher)` builds each shard's policy, and
+    /// must build it with that capacity and hasher (a clone of the selector's: the
+    /// policy's table uses the selector's hash). The policy must support
+    /// [`Policy::set_capacity_into`] when there is a reserve: a shard grows and shrinks
+    /// its policy as it borrows and gives back.
     ///
     /// ```
     /// use polycache::{BuildError, Lru, ShardSelector, Sharded};
@@ -219,9 +235,11 @@ where
         // Readers get a stripe each only where they share the lock; elsewhere one stripe
         // keeps a write as cheap as a plain lock's.
         let stripes = if P::SHARED_GET { reader_stripes() } else { 1 };
+        let shared = capacity - reserve_for(capacity, n);
+        let (reserves, pool) = ShardReserve::split(capacity, n, |i| shard_capacity(shared, n, i));
         let mut shards = Vec::with_capacity(n);
-        for i in 0..n {
-            let cap = shard_capacity(capacity, n, i);
+        for (i, reserve) in reserves.into_iter().enumerate() {
+            let cap = shard_capacity(shared, n, i);
             let policy = make(cap, selector.hasher().clone())?;
             if policy.capacity() != cap {
                 return Err(BuildError::Policy(ConfigError::Invalid {
@@ -233,6 +251,7 @@ where
                 policy,
                 stats: CacheStats::default(),
                 extra: X::default(),
+                reserve,
             };
             shards.push(StripedRwLock::new(shard, stripes));
         }
@@ -240,6 +259,7 @@ where
             shards: shards.into_boxed_slice(),
             selector,
             capacity,
+            pool,
             count_hits: true,
             _kv: PhantomData,
         })
@@ -313,7 +333,9 @@ where
         self.capacity
     }
 
-    /// Each shard's capacity; they sum to [`Sharded::capacity`].
+    /// Each shard's guaranteed capacity, the capacity its policy was built with; they
+    /// sum with [`Sharded::reserve`] to [`Sharded::capacity`]. A shard may hold more,
+    /// borrowed from the reserve ([`Sharded::shard_capacities_now`]).
     ///
     /// ```
     /// # use polycache::{Lru, ShardSelector, Sharded};
@@ -323,9 +345,66 @@ where
     /// ```
     pub fn shard_capacities(&self) -> Vec<u64> {
         let n = self.shards.len();
-        (0..n)
-            .map(|i| shard_capacity(self.capacity, n, i))
+        let shared = self.capacity - self.reserve();
+        (0..n).map(|i| shard_capacity(shared, n, i)).collect()
+    }
+
+    /// Each shard's capacity now: its guaranteed capacity plus what it has borrowed
+    /// from the reserve, read one lock at a time.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// let s: Sharded<u32, u32, Lru<u32, u32>> =
+    ///     Sharded::new(1024, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// assert_eq!(s.shard_capacities_now(), s.shard_capacities());
+    /// for k in 0..1024 {
+    ///     s.insert(k, k, None).unwrap();
+    /// }
+    /// // The fuller shard borrowed; all of the reserve is in use.
+    /// let now = s.shard_capacities_now();
+    /// assert_eq!((now.iter().sum::<u64>(), s.reserve_free()), (1024, 0));
+    /// ```
+    pub fn shard_capacities_now(&self) -> Vec<u64> {
+        (0..self.shards.len())
+            .map(|i| self.read_shard_at(i, |s| s.policy.capacity()))
             .collect()
+    }
+
+    /// The capacity kept in reserve for the shards that run out of room first
+    /// ([`reserve_for`]): 0 with one shard or small shards.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// let s: Sharded<u32, u32, Lru<u32, u32>> =
+    ///     Sharded::new(1024, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// assert_eq!((s.reserve(), s.shard_capacities()), (32, vec![496, 496]));
+    /// ```
+    #[inline]
+    pub fn reserve(&self) -> u64 {
+        reserve_for(self.capacity, self.shards.len())
+    }
+
+    /// The part of the reserve no shard has borrowed.
+    #[inline]
+    pub fn reserve_free(&self) -> u64 {
+        self.pool.as_ref().map_or(0, |p| p.free())
+    }
+
+    /// The heaviest entry every shard takes: the smallest guaranteed capacity. A heavier
+    /// one is refused with [`InsertError::Overweight`] unless its shard has borrowed
+    /// enough from the reserve.
+    ///
+    /// ```
+    /// # use polycache::{Lru, ShardSelector, Sharded};
+    /// # let sel = ShardSelector::with_seed(2, 1).unwrap();
+    /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(5, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
+    /// assert_eq!(s.max_entry_weight(), 2);
+    /// ```
+    pub fn max_entry_weight(&self) -> u64 {
+        let n = self.shards.len();
+        shard_capacity(self.capacity - self.reserve(), n, n - 1)
     }
 
     /// Runs `f` on the shard of `hash`, under its lock.
@@ -561,7 +640,8 @@ where
     /// assert_eq!(s.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.fold(0, |n, s| n + s.policy.len())
+        // Each entry weighs at least 1, so the count is within the capacity too.
+        self.sum_within_capacity(|s| s.policy.len() as u64) as usize
     }
 
     /// `true` when no shard holds anything.
@@ -586,7 +666,27 @@ where
     /// assert_eq!(s.weight(), 1);
     /// ```
     pub fn weight(&self) -> u64 {
-        self.fold(0, |w, s| w + s.policy.weight())
+        self.sum_within_capacity(|s| s.policy.weight())
+    }
+
+    /// Sums `f` over the shards, one lock at a time, for a quantity the whole cache
+    /// keeps within its capacity: retried while a shard gave room back to the reserve
+    /// during the sum (which could count the same room twice, see the `reserve`
+    /// module), and capped at the capacity after a few tries.
+    fn sum_within_capacity(&self, f: impl Fn(&Shard<P, X>) -> u64) -> u64 {
+        const TRIES: usize = 4;
+        let Some(pool) = &self.pool else {
+            return self.fold(0, |n, s| n + f(s));
+        };
+        let mut sum = 0;
+        for _ in 0..TRIES {
+            let before = pool.returns();
+            sum = self.fold(0, |n, s| n + f(s));
+            if pool.returns() == before {
+                return sum;
+            }
+        }
+        sum.min(self.capacity)
     }
 
     /// Removes everything, shard by shard, without reporting.
@@ -709,9 +809,11 @@ where
         acc
     }
 
-    /// Checks every shard, one lock at a time: its policy's own invariants, its weight
-    /// within its shard capacity, and every key stored in the shard its hash routes to.
-    /// O(n); for tests and fuzzing.
+    /// Checks every shard, one lock at a time: its policy's own invariants, its
+    /// capacity at least its guaranteed one, its weight within its capacity, and every
+    /// key stored in the shard its hash routes to; then that the shards' capacities and
+    /// the free reserve sum to the capacity. O(n); for tests and fuzzing, with no insert
+    /// in flight (a shard borrowing between two reads would upset the sum).
     ///
     /// ```
     /// # use polycache::{Lru, ShardSelector, Sharded};
@@ -726,15 +828,16 @@ where
 
     /// [`Sharded::validate`], with `shard_of` telling which shard each key belongs in.
     pub(crate) fn validate_by(&self, shard_of: impl Fn(&K) -> usize) -> Result<(), String> {
-        let n = self.shards.len();
-        for i in 0..n {
-            let cap = shard_capacity(self.capacity, n, i);
-            self.read_shard_at(i, |s| {
+        let guaranteed = self.shard_capacities();
+        let mut held = 0;
+        for (i, &floor) in guaranteed.iter().enumerate() {
+            held += self.read_shard_at(i, |s| {
                 s.policy.validate().map_err(|e| format!("shard {i}: {e}"))?;
-                if s.policy.capacity() != cap {
+                let cap = s.policy.capacity();
+                if cap < floor || s.reserve.guaranteed() != floor {
                     return Err(format!(
-                        "shard {i}: capacity {} instead of {cap}",
-                        s.policy.capacity()
+                        "shard {i}: capacity {cap}, guaranteed {} instead of {floor}",
+                        s.reserve.guaranteed()
                     ));
                 }
                 if s.policy.weight() > cap {
@@ -752,8 +855,15 @@ where
                         return Err(format!("shard {i}: policy hasher differs from selector"));
                     }
                 }
-                Ok(())
+                Ok(cap)
             })?;
+        }
+        if held + self.reserve_free() != self.capacity {
+            return Err(format!(
+                "shards hold {held} and the reserve {} free: not the capacity {}",
+                self.reserve_free(),
+                self.capacity
+            ));
         }
         Ok(())
     }
@@ -945,6 +1055,7 @@ pub(crate) fn insert_counted<K, V, P: Policy<K, V>, X>(
     out: &mut Evictions<K, V>,
 ) -> Result<(), InsertError<K, V>> {
     let before = out.len();
+    s.reserve.before_insert(&mut s.policy);
     s.policy.insert_hashed_into(hash, key, value, ttl, out)?;
     s.stats.inserts += 1;
     s.stats.count_evictions(&out[before..]);

@@ -24,9 +24,11 @@
 //!   is released; [`ByteMap::get_with`] lends the bytes to a closure instead.
 //! - **Budget**: an entry weighs `key.len() + value.len() + `[`ENTRY_OVERHEAD`]; the
 //!   weights of all entries never exceed the budget once an operation has returned. The
-//!   budget is split across the shards without loss; the largest entry the map takes is
-//!   [`ByteMap::max_entry_bytes`] (`budget / shards`, the smallest shard's share): a
-//!   heavier one is refused with [`ByteMapError::TooLarge`] and the map is unchanged.
+//!   budget is split across the shards without loss (a few percent of it kept in a reserve
+//!   that the shards that fill first borrow from, see [`Sharded::reserve`]); the
+//!   largest entry the map takes is [`ByteMap::max_entry_bytes`] (the smallest shard's
+//!   guaranteed share): a heavier one is refused with [`ByteMapError::TooLarge`] and
+//!   the map is unchanged.
 //! - **TTL** in milliseconds, on any write (`*_with_ttl`, [`ByteMap::try_insert`],
 //!   [`VacantEntry::insert`]); read with [`ByteMap::ttl`], set on an existing key with
 //!   [`ByteMap::expire`], removed with [`ByteMap::persist`]. A plain write clears the
@@ -373,7 +375,7 @@ impl<O: BytePolicy, C: Clock> ByteMapBuilder<O, C> {
                 .build()
         })?
         .count_hits(self.count_hits);
-        let max_entry = (self.budget / shards as u64).min(u64::from(u32::MAX));
+        let max_entry = store.max_entry_weight().min(u64::from(u32::MAX));
         Ok(ByteMap {
             inner: Arc::new(Inner {
                 store,
@@ -450,14 +452,18 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
         self.store().capacity()
     }
 
-    /// The heaviest entry the map takes: `budget / shards` (and at most `u32::MAX`).
+    /// The heaviest entry the map takes: the smallest shard's guaranteed share of the
+    /// budget ([`Sharded::max_entry_weight`]: `budget / shards` less the shard's part of
+    /// the reserve), and at most `u32::MAX`.
     ///
     /// ```
     /// use polycache::bytemap::{ByteMap, ByteMapError, ENTRY_OVERHEAD};
+    /// let map = ByteMap::builder(100).shards(2).build().unwrap();
+    /// assert_eq!(map.max_entry_bytes(), 50); // shares this small keep no reserve
     /// let map = ByteMap::builder(1000).shards(2).build().unwrap();
-    /// assert_eq!(map.max_entry_bytes(), 500);
-    /// let err = map.insert_slice(b"k", &[0; 500]).unwrap_err();
-    /// assert_eq!(err, ByteMapError::TooLarge { weight: 501 + ENTRY_OVERHEAD, max: 500 });
+    /// assert_eq!(map.max_entry_bytes(), 484); // (1000 - 31) / 2: 31 in reserve
+    /// let err = map.insert_slice(b"k", &[0; 484]).unwrap_err();
+    /// assert_eq!(err, ByteMapError::TooLarge { weight: 485 + ENTRY_OVERHEAD, max: 484 });
     /// ```
     #[inline]
     pub fn max_entry_bytes(&self) -> u64 {

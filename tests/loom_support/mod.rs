@@ -3,8 +3,21 @@
 //! many interleavings were explored.
 
 /// Checks `f` under loom; see the module docs.
+#[allow(dead_code)] // not every model file uses both forms
 pub(crate) fn model<F: Fn() + Sync + Send + 'static>(default_bound: usize, f: F) {
+    model_long(default_bound, loom::model::Builder::new().max_branches, f);
+}
+
+/// [`model`] for a model whose single-threaded set-up alone takes many steps (each
+/// lock and atomic operation is one of loom's branches): up to `max_branches` of them.
+#[allow(dead_code)]
+pub(crate) fn model_long<F: Fn() + Sync + Send + 'static>(
+    default_bound: usize,
+    max_branches: usize,
+    f: F,
+) {
     let mut builder = loom::model::Builder::new();
+    builder.max_branches = max_branches;
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(default_bound);
     }
