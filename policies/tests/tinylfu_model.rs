@@ -28,6 +28,7 @@ fn op(keys: u8) -> impl Strategy<Value = Op> {
         1 => Just(Op::Purge),
         1 => (2u32..7).prop_map(Op::Retain),
         1 => Just(Op::Clear).prop_filter("rare", |_| true),
+        1 => (0u64..48).prop_map(Op::SetCapacity),
     ]
 }
 

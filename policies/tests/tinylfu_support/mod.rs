@@ -7,7 +7,10 @@
 //! last written), a look-up returns the last value written for its key or nothing only
 //! when the entry left or expired, the weight stays within the capacity and equals the
 //! sum of the entries' weights (and the order's segment accounting agrees), a new entry
-//! is never its own write's victim, and `validate()` passes after every step.
+//! is never its own write's victim, and `validate()` passes after every step. Resizes
+//! (`SetCapacity`) are checked the same way: a zero capacity is refused and changes
+//! nothing; otherwise every entry evicted is reported (cause `Capacity`), and the
+//! weight fits the new capacity.
 //!
 //! Entries are `u8 -> u32`; the weight is the value's top byte (0 counts as 1).
 
@@ -36,6 +39,8 @@ pub enum Op {
     Purge,
     Retain(u32),
     Clear,
+    /// `Policy::set_capacity_into` (0 must be refused and change nothing).
+    SetCapacity(u64),
 }
 
 /// The weight is in the value's top byte (0 counts as 1).
@@ -103,7 +108,7 @@ fn check_get(m: &Model, k: u8, got: Option<u32>) {
 
 /// Runs `ops` on a fresh `TinyLfu` of `capacity` (seeded hasher and order) beside the
 /// model; panics at the first disagreement.
-pub fn run(capacity: u64, seed: u64, ops: &[Op]) {
+pub fn run(mut capacity: u64, seed: u64, ops: &[Op]) {
     let clock = ManualClock::new();
     let mut p: Cache = TinyLfu::builder(capacity)
         .weigher(weigh as fn(&u8, &u32) -> u64)
@@ -212,6 +217,30 @@ pub fn run(capacity: u64, seed: u64, ops: &[Op]) {
                 p.clear();
                 m.entries.clear();
             }
+            Op::SetCapacity(c) => {
+                let mut evs = Evictions::new();
+                match p.set_capacity_into(c, &mut evs) {
+                    Err(_) => assert_eq!(c, 0, "step {step}: refused capacity {c}"),
+                    Ok(()) => {
+                        assert_ne!(c, 0, "step {step}: took a zero capacity");
+                        assert!(evs.iter().all(|e| e.cause == EvictionCause::Capacity));
+                        // No more than needed: the weight was over the new capacity
+                        // before the last victim went.
+                        if let Some(last) = evs.last() {
+                            let w = m.entries[&last.key].1;
+                            assert!(
+                                m.weight() - evs.iter().map(|e| m.entries[&e.key].1).sum::<u64>()
+                                    + w
+                                    > c,
+                                "step {step}: evicted more than needed"
+                            );
+                        }
+                        m.depart(evs, None);
+                        capacity = c;
+                    }
+                }
+                assert_eq!(p.capacity(), capacity, "step {step}: capacity");
+            }
         }
         assert_eq!(p.len(), m.entries.len(), "step {step} {op:?}: len");
         assert_eq!(p.weight(), m.weight(), "step {step} {op:?}: weight");
@@ -251,10 +280,11 @@ pub fn decode(data: &[u8]) -> (u64, u64, Vec<Op>) {
             },
             12 => Op::Remove(key),
             13 => Op::Advance(u64::from(arg) << 5),
-            14 => match key % 3 {
+            14 => match key % 4 {
                 0 => Op::Purge,
                 1 => Op::Retain(u32::from(key % 5) + 2),
-                _ => Op::Clear,
+                2 => Op::Clear,
+                _ => Op::SetCapacity(u64::from(arg % 41)),
             },
             _ => Op::Get(key),
         });
