@@ -33,8 +33,9 @@
 //!
 //! - [`ShardSelector`] hashes a key once and picks its shard from bits the policy's
 //!   table does not use ([`selector`]).
-//! - [`Sharded`] holds the shards, one lock at a time, capacity split without loss
-//!   ([`sharded`], with the shard-count table).
+//! - [`Sharded`] holds the shards, one lock at a time, capacity split without loss,
+//!   with a small reserve the shards that fill first borrow from ([`sharded`], with
+//!   the shard-count table).
 //! - [`Cache`] adds single-flight loading, the eviction listener, default TTL and
 //!   statistics ([`cache`]).
 //!
