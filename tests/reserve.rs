@@ -121,6 +121,29 @@ fn room_a_shard_no_longer_uses_goes_back_to_the_reserve() {
     s.validate().unwrap();
 }
 
+/// Just under its guarantee, a shard gives back all it borrowed and keeps a chunk (1
+/// here) free: its capacity is its guarantee again.
+#[test]
+fn a_shard_one_under_its_guarantee_gives_all_back() {
+    let s = lru(1024, 2, 1);
+    let sel = s.selector().clone();
+    let zero: Vec<u32> = (0u32..)
+        .filter(|k| sel.shard_of(sel.hash(k)) == 0)
+        .take(529)
+        .collect();
+    for &k in &zero[..528] {
+        s.insert(k, k, None).unwrap();
+    }
+    assert_eq!((s.shard_capacities_now()[0], s.reserve_free()), (528, 0));
+    for k in &zero[..33] {
+        s.remove(k);
+    }
+    s.insert(zero[528], 0, None).unwrap(); // 495 held, 1 under the guarantee
+    assert_eq!((s.shard_capacities_now()[0], s.reserve_free()), (496, 32));
+    assert_eq!(s.len(), 496);
+    s.validate().unwrap();
+}
+
 /// Random inserts, removals and look-ups on caches with and without a reserve: after
 /// every step the weight is within the capacity, and after each batch every shard
 /// holds at least its guarantee, at most its capacity, and the capacities plus the free
@@ -151,6 +174,159 @@ fn the_capacity_adds_up_under_random_churn() {
                 .unwrap_or_else(|e| panic!("{capacity}/{shards}, batch {batch}: {e}"));
             let now: u64 = s.shard_capacities_now().iter().sum();
             assert_eq!(now + s.reserve_free(), capacity);
+        }
+    }
+}
+
+mod model {
+    //! `Sharded<Lru>` with a reserve against a reference model: each shard an LRU list
+    //! with its own capacity, and the reserve's rule written out plainly (borrow a chunk
+    //! when less than one is free; give back all that was borrowed when under the
+    //! guarantee, keeping a chunk free). Contents, every reported departure and every
+    //! shard's capacity must match exactly after each step.
+
+    use super::lru;
+    use polycache::sharded::reserve_for;
+    use polycache::{EvictionCause, Evictions};
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(u32, u32),
+        Remove(u32),
+        /// Removes keys `start..start + len`: shards fall under their guarantee.
+        RemoveRange(u32, u32),
+        Get(u32),
+        Clear,
+    }
+
+    struct Shard {
+        /// Least recent first.
+        lru: Vec<(u32, u32)>,
+        cap: u64,
+        guaranteed: u64,
+    }
+
+    struct Model {
+        shards: Vec<Shard>,
+        pool: u64,
+        chunk: u64,
+    }
+
+    impl Model {
+        fn new(guaranteed: &[u64], reserve: u64) -> Self {
+            let shards = guaranteed
+                .iter()
+                .map(|&g| Shard {
+                    lru: Vec::new(),
+                    cap: g,
+                    guaranteed: g,
+                })
+                .collect::<Vec<_>>();
+            let chunk = (reserve / (16 * shards.len() as u64)).max(1);
+            Model {
+                shards,
+                pool: reserve,
+                chunk,
+            }
+        }
+
+        fn insert(&mut self, s: usize, k: u32, v: u32) -> Vec<(u32, u32, EvictionCause)> {
+            let chunk = self.chunk;
+            let sh = &mut self.shards[s];
+            let len = sh.lru.len() as u64;
+            if sh.cap - len < chunk {
+                let got = self.pool.min(chunk);
+                sh.cap += got;
+                self.pool -= got;
+            } else if sh.cap > sh.guaranteed && len < sh.guaranteed {
+                let keep = sh.guaranteed.max(len + chunk).min(sh.cap);
+                self.pool += sh.cap - keep;
+                sh.cap = keep;
+            }
+            let mut out = Vec::new();
+            if let Some(i) = sh.lru.iter().position(|e| e.0 == k) {
+                let (_, old) = sh.lru.remove(i);
+                out.push((k, old, EvictionCause::Replaced));
+            } else if sh.lru.len() as u64 == sh.cap {
+                let (ek, ev) = sh.lru.remove(0);
+                out.push((ek, ev, EvictionCause::Capacity));
+            }
+            sh.lru.push((k, v));
+            out
+        }
+    }
+
+    fn op(keys: u32) -> impl Strategy<Value = Op> {
+        prop_oneof![
+            // A clear every thousand steps or so: the cache fills between them.
+            600 => (0..keys, any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            150 => (0..keys).prop_map(Op::Remove),
+            3 => (0..keys, 0..keys / 3).prop_map(|(start, len)| Op::RemoveRange(start, len)),
+            250 => (0..keys).prop_map(Op::Get),
+            1 => Just(Op::Clear),
+        ]
+    }
+
+    fn case() -> impl Strategy<Value = (u64, u64, Vec<Op>)> {
+        (128u64..700, any::<u64>()).prop_flat_map(|(capacity, seed)| {
+            let keys = (capacity * 5 / 4) as u32;
+            (
+                Just(capacity),
+                Just(seed),
+                proptest::collection::vec(op(keys), 0..(capacity as usize * 6)),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn sharded_lru_with_a_reserve_matches_the_model((capacity, seed, ops) in case()) {
+            let s = lru(capacity, 2, seed);
+            prop_assert!(reserve_for(capacity, 2) > 0);
+            let mut m = Model::new(&s.shard_capacities(), s.reserve());
+            let sel = s.selector().clone();
+            for (step, op) in ops.into_iter().enumerate() {
+                match op {
+                    Op::Insert(k, v) => {
+                        let got: Evictions<u32, u32> = s.insert(k, v, None).unwrap();
+                        let got: Vec<_> = got.into_iter().map(|e| (e.key, e.value, e.cause)).collect();
+                        let want = m.insert(sel.shard_of(sel.hash(&k)), k, v);
+                        prop_assert_eq!(got, want, "step {}", step);
+                    }
+                    Op::Remove(k) => {
+                        let sh = &mut m.shards[sel.shard_of(sel.hash(&k))];
+                        let want = sh.lru.iter().position(|e| e.0 == k).map(|i| sh.lru.remove(i).1);
+                        prop_assert_eq!(s.remove(&k).map(|e| e.value), want, "step {}", step);
+                    }
+                    Op::RemoveRange(start, len) => {
+                        for k in start..start + len {
+                            let sh = &mut m.shards[sel.shard_of(sel.hash(&k))];
+                            let want = sh.lru.iter().position(|e| e.0 == k).map(|i| sh.lru.remove(i).1);
+                            prop_assert_eq!(s.remove(&k).map(|e| e.value), want, "step {}", step);
+                        }
+                    }
+                    Op::Get(k) => {
+                        let sh = &mut m.shards[sel.shard_of(sel.hash(&k))];
+                        let want = sh.lru.iter().position(|e| e.0 == k).map(|i| {
+                            let e = sh.lru.remove(i);
+                            sh.lru.push(e);
+                            e.1
+                        });
+                        prop_assert_eq!(s.get_with(&k, |v| *v), want, "step {}", step);
+                    }
+                    Op::Clear => {
+                        s.clear();
+                        m.shards.iter_mut().for_each(|sh| sh.lru.clear());
+                    }
+                }
+                let caps: Vec<u64> = m.shards.iter().map(|sh| sh.cap).collect();
+                prop_assert_eq!(s.shard_capacities_now(), caps, "step {}", step);
+                prop_assert_eq!(s.reserve_free(), m.pool, "step {}", step);
+                prop_assert_eq!(s.len(), m.shards.iter().map(|sh| sh.lru.len()).sum::<usize>());
+            }
+            s.validate().map_err(TestCaseError::fail)?;
         }
     }
 }
