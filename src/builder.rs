@@ -367,7 +367,8 @@ impl<K, V, O, W, C> CacheBuilder<K, V, CoreFactory<O, W, C>> {
     }
 
     /// Weighs entries with `weigher` (capacity becomes a budget in its unit). The
-    /// largest entry a cache takes is its smallest shard's capacity.
+    /// largest entry a cache always takes is its smallest shard's guaranteed capacity
+    /// ([`Cache::max_entry_weight`](crate::Cache::max_entry_weight)).
     ///
     /// ```
     /// use polycache::{Cache, InsertError};

@@ -224,8 +224,8 @@ where
     ///
     /// # Errors
     ///
-    /// [`InsertError::Overweight`] for an entry heavier than its shard's capacity (the
-    /// largest entry a cache takes), [`InsertError::TtlOverflow`]; the entry is handed
+    /// [`InsertError::Overweight`] for an entry heavier than its shard's capacity (at
+    /// least [`Cache::max_entry_weight`]), [`InsertError::TtlOverflow`]; the entry is handed
     /// back and the cache is unchanged.
     ///
     /// ```

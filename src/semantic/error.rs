@@ -49,7 +49,8 @@ pub enum SemanticError {
     /// A search threshold was NaN or outside `[-1, 1]`.
     #[error("threshold {0} is not a cosine in [-1, 1]")]
     InvalidThreshold(f32),
-    /// The entry weighs more than its shard's capacity.
+    /// The entry weighs more than its shard's capacity (its guaranteed share, or more
+    /// if it has borrowed from the reserve).
     #[error("entry weighs {weight}, more than the capacity {capacity}")]
     Overweight {
         /// Its weight.
