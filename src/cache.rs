@@ -584,7 +584,9 @@ where
     /// Iterates over copies of the live entries, one shard at a time: each shard is
     /// copied under its lock and yielded after it is released, so the iteration is not
     /// one atomic snapshot while other threads write, and never holds a lock while the
-    /// caller runs.
+    /// caller runs. (So it may yield more entries than the capacity while others write:
+    /// a shard copied before it gave room back to the reserve and one copied after it
+    /// borrowed that room. [`Cache::len`] does not: it retries such a count.)
     ///
     /// ```
     /// use polycache::Cache;

@@ -18,22 +18,31 @@
 //!   cache has several shards of at least [`RESERVE_MIN_SHARE`] each (smaller caches
 //!   keep the exact even split). The rest is split evenly: each shard is built with its
 //!   **guaranteed** capacity, and the reserve starts as the free **pool**.
-//! - Under its own lock, before each insert, a shard with less than a **chunk** of free
-//!   room borrows a chunk from the pool (when the pool has any), growing its policy with
-//!   [`Policy::set_capacity_into`]. A shard that borrowed and whose weight fell under
-//!   its guaranteed capacity (after removals, expiry or a `clear`) gives back all it
-//!   borrowed, keeping a chunk free. Neither evicts anything: a shard only ever gives
-//!   back room it does not use.
-//! - Giving back only under the guarantee is the hysteresis that keeps capacities
-//!   still once the cache is full. A full shard's free room swings by an entry's weight
-//!   with every eviction; a rule on free room alone (give back beyond two chunks free)
-//!   had weighted shards give back and borrow again all the time, and each resize
-//!   costs `TinyLfu` what it learned about the room that moved: `Sharded<TinyLfu>` lost
-//!   0.4 to 1.7 points on the adaptsize trace (`cargo run --release -p polycache-sim --
-//!   --traces ../shared/traces --seeds 5`).
+//! - Under its own lock, before each insert, while the pool has room, a shard weighs
+//!   the entry ([`Policy::weight_of`]; a full cache, whose pool is empty, weighs
+//!   nothing more). If the entry would not fit its free room (or less than a **chunk**
+//!   is free), it borrows what is missing, at least a chunk, growing its policy with
+//!   [`Policy::set_capacity_into`]. An entry heavier than the shard's guarantee borrows
+//!   nothing.
+//! - A shard that borrowed gives it all back, keeping a chunk free, once its weight is
+//!   under its guarantee by a margin: a chunk, or the heaviest entry it weighed if
+//!   more (after removals, expiry or a `clear`). Neither step evicts anything with the
+//!   crate's policies: a shard only ever gives back room it does not use.
+//! - That margin is the hysteresis that keeps capacities still once the cache is full.
+//!   A full shard's free room swings by an entry's weight with every eviction; a rule
+//!   on free room alone (give back beyond two chunks free) had weighted shards give
+//!   back and borrow again all the time, and each resize costs `TinyLfu` what it
+//!   learned about the room that moved: `Sharded<TinyLfu>` lost 0.4 to 1.7 points on
+//!   the adaptsize trace (`cargo run --release -p polycache-sim -- --traces
+//!   ../shared/traces --seeds 5`). Borrowing only a chunk at a time, weighted shards
+//!   evicted instead of borrowing (entries outweigh chunks) and gave the chunk back on
+//!   the next insert: the reserve went mostly unused.
 //! - The chunk is `reserve / (16 × shards)`, at least 1: one entry at a time for the
 //!   small caches where one entry matters, fewer pool operations in large ones.
-//!
+//! - A policy that refuses a resize (the trait's provided `set_capacity_into`), or
+//!   grows or shrinks less than asked, moves only what its capacity moved; a shard
+//!   whose policy cannot grow stops borrowing.
+
 //! # Invariants
 //!
 //! - **The capacity is kept**: the shards' capacities plus the pool never exceed the
@@ -169,8 +178,12 @@ pub(crate) struct ShardReserve {
     pool: Option<Arc<Pool>>,
     /// The capacity the shard was built with; it never goes under it.
     guaranteed: u64,
-    /// What the shard borrows at once, and keeps free when it gives back.
+    /// What the shard borrows at once (at least), and keeps free when it gives back.
     chunk: u64,
+    /// The heaviest entry weighed for a borrow: a weighted shard gives back only when
+    /// its weight is under its guarantee by that much, so that a full shard whose
+    /// free room swings by an entry with each eviction keeps what it borrowed.
+    heaviest: u64,
 }
 
 impl ShardReserve {
@@ -195,6 +208,7 @@ impl ShardReserve {
                 pool: pool.clone(),
                 guaranteed: guaranteed(i),
                 chunk,
+                heaviest: 0,
             })
             .collect();
         (shards, pool)
@@ -206,41 +220,67 @@ impl ShardReserve {
         self.guaranteed
     }
 
-    /// Before an insert into `policy`, under the shard's lock: borrows a chunk when less
-    /// than one is free, or gives back what it borrowed when its weight fell under its
-    /// guarantee (keeping a chunk free). Evicts nothing.
+    /// Before an insert of `key` and `value` into `policy`, under the shard's lock:
+    /// while the pool has room, borrows when the entry would not fit the free room (at
+    /// least a chunk); else gives back what the shard borrowed when its weight is under
+    /// its guarantee by a margin (a chunk, or the heaviest entry it has weighed if more;
+    /// it keeps a chunk free). Resizes that a policy refuses or limits move only what
+    /// its capacity moved; what a resize pushes out (never, with this crate's policies:
+    /// they never shrink under their weight) goes to `out`.
     #[inline]
-    pub(crate) fn before_insert<K, V, P: Policy<K, V>>(&self, policy: &mut P) {
+    pub(crate) fn before_insert<K, V, P: Policy<K, V>>(
+        &mut self,
+        policy: &mut P,
+        key: &K,
+        value: &V,
+        out: &mut Evictions<K, V>,
+    ) {
         let Some(pool) = &self.pool else {
             return;
         };
         let capacity = policy.capacity();
-        let free = capacity.saturating_sub(policy.weight());
-        if free < self.chunk {
-            if pool.free() > 0 {
-                let got = pool.take(self.chunk);
-                if got > 0 {
-                    resize(policy, capacity + got);
+        let weight = policy.weight();
+        let free = capacity.saturating_sub(weight);
+        // Weighed only while the pool has room: a full cache pays nothing more.
+        let short = if pool.free() > 0 {
+            let w = policy.weight_of(key, value);
+            self.heaviest = self.heaviest.max(w);
+            // An entry heavier than the guarantee borrows nothing: whether it is taken
+            // must not depend on what the reserve holds at the time.
+            (free < w.max(self.chunk) && w <= self.guaranteed)
+                .then(|| self.chunk.max(w - free.min(w)))
+        } else {
+            None
+        };
+        if let Some(want) = short {
+            let got = pool.take(want);
+            if got > 0 {
+                let moved = resize(policy, capacity + got, out).saturating_sub(capacity);
+                if moved < got {
+                    pool.give_back(got - moved);
+                }
+                if moved == 0 {
+                    // A policy that cannot grow: stop trying (its share of the pool
+                    // stays there for the others).
+                    self.pool = None;
                 }
             }
-        } else if capacity > self.guaranteed && policy.weight() < self.guaranteed {
-            let keep = self
-                .guaranteed
-                .max(policy.weight() + self.chunk)
-                .min(capacity);
-            if keep < capacity {
-                resize(policy, keep);
-                pool.give_back(capacity - keep);
+        } else if capacity > self.guaranteed
+            && weight + self.chunk.max(self.heaviest) <= self.guaranteed
+        {
+            let keep = self.guaranteed.max(weight + self.chunk).min(capacity);
+            let now = resize(policy, keep, out);
+            if now < capacity {
+                pool.give_back(capacity - now);
             }
         }
     }
 }
 
-/// Sets `policy`'s capacity to `capacity`, which is at least its weight and not zero,
-/// so that nothing is evicted.
+/// Asks `policy` for `capacity`, with what leaves going to `out`; returns its capacity
+/// after (unchanged if it refused).
 #[inline]
-fn resize<K, V, P: Policy<K, V>>(policy: &mut P, capacity: u64) {
-    let mut out = Evictions::new();
-    let resized = policy.set_capacity_into(capacity, &mut out);
-    debug_assert!(resized.is_ok() && out.is_empty());
+fn resize<K, V, P: Policy<K, V>>(policy: &mut P, capacity: u64, out: &mut Evictions<K, V>) -> u64 {
+    let _refused = policy.set_capacity_into(capacity, out);
+    policy.capacity()
 }

@@ -10,8 +10,9 @@
 //! | below [`SINGLE_SHARD_BELOW`] (1024) | 1: one policy, exact global eviction order |
 //! | from 1024 | the smallest of: the largest power of two `<= capacity / `[`MIN_SHARD_CAPACITY`] (512); the smallest power of two `>= `[`SHARDS_PER_CORE`]` * cores` (4 per core); [`MAX_AUTO_SHARDS`] (256) |
 //!
-//! So a shard always holds at least 512 units of capacity, and a cache never has many
-//! more locks than threads can contend for. An explicit count (a power of two, at most
+//! So a shard always has at least 512 units of capacity (496 of them guaranteed, the
+//! rest in the shared reserve, see below), and a cache never has many more locks than
+//! threads can contend for. An explicit count (a power of two, at most
 //! [`MAX_SHARDS`], at most the capacity) overrides the rule.
 //!
 //! # Invariants
@@ -1055,7 +1056,7 @@ pub(crate) fn insert_counted<K, V, P: Policy<K, V>, X>(
     out: &mut Evictions<K, V>,
 ) -> Result<(), InsertError<K, V>> {
     let before = out.len();
-    s.reserve.before_insert(&mut s.policy);
+    s.reserve.before_insert(&mut s.policy, &key, &value, out);
     s.policy.insert_hashed_into(hash, key, value, ttl, out)?;
     s.stats.inserts += 1;
     s.stats.count_evictions(&out[before..]);

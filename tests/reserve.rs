@@ -330,3 +330,155 @@ mod model {
         }
     }
 }
+
+mod stubborn {
+    //! A policy of one's own that refuses resizes (the trait's provided
+    //! `set_capacity_into`), or grows but never shrinks: the reserve must neither lose
+    //! nor create capacity with it.
+
+    use std::borrow::Borrow;
+    use std::hash::Hash;
+    use std::time::Duration;
+
+    use polycache::policies::TtlError;
+    use polycache::{
+        ConfigError, Evicted, Evictions, InsertError, Lru, Policy, ShardSelector, Sharded,
+    };
+
+    struct Stubborn {
+        inner: Lru<u32, u32, polycache::UnitWeigher, ahash::RandomState>,
+        grows: bool,
+    }
+
+    impl Policy<u32, u32> for Stubborn {
+        fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64
+        where
+            u32: Borrow<Q>,
+        {
+            self.inner.hash(key)
+        }
+        fn get_hashed<Q: Eq + ?Sized>(&mut self, hash: u64, key: &Q) -> Option<&u32>
+        where
+            u32: Borrow<Q>,
+        {
+            self.inner.get_hashed(hash, key)
+        }
+        fn get_mut_hashed<Q: Eq + ?Sized>(&mut self, hash: u64, key: &Q) -> Option<&mut u32>
+        where
+            u32: Borrow<Q>,
+        {
+            self.inner.get_mut_hashed(hash, key)
+        }
+        fn peek_hashed<Q: Eq + ?Sized>(&self, hash: u64, key: &Q) -> Option<&u32>
+        where
+            u32: Borrow<Q>,
+        {
+            self.inner.peek_hashed(hash, key)
+        }
+        fn insert_hashed_into(
+            &mut self,
+            hash: u64,
+            key: u32,
+            value: u32,
+            ttl: Option<Duration>,
+            out: &mut Evictions<u32, u32>,
+        ) -> Result<(), InsertError<u32, u32>> {
+            self.inner.insert_hashed_into(hash, key, value, ttl, out)
+        }
+        fn remove_hashed<Q: Eq + ?Sized>(&mut self, hash: u64, key: &Q) -> Option<Evicted<u32, u32>>
+        where
+            u32: Borrow<Q>,
+        {
+            self.inner.remove_hashed(hash, key)
+        }
+        fn ttl_hashed<Q: Eq + ?Sized>(&self, hash: u64, key: &Q) -> Option<Option<Duration>>
+        where
+            u32: Borrow<Q>,
+        {
+            self.inner.ttl_hashed(hash, key)
+        }
+        fn set_ttl_hashed<Q: Eq + ?Sized>(
+            &mut self,
+            hash: u64,
+            key: &Q,
+            ttl: Option<Duration>,
+        ) -> Result<bool, TtlError>
+        where
+            u32: Borrow<Q>,
+        {
+            self.inner.set_ttl_hashed(hash, key, ttl)
+        }
+        fn purge_expired(&mut self) -> Evictions<u32, u32> {
+            self.inner.purge_expired()
+        }
+        fn retain<F: FnMut(&u32, &mut u32) -> bool>(&mut self, keep: F) -> Evictions<u32, u32> {
+            self.inner.retain(keep)
+        }
+        fn len(&self) -> usize {
+            self.inner.len()
+        }
+        fn weight(&self) -> u64 {
+            self.inner.weight()
+        }
+        fn capacity(&self) -> u64 {
+            self.inner.capacity()
+        }
+        fn set_capacity_into(
+            &mut self,
+            capacity: u64,
+            out: &mut Evictions<u32, u32>,
+        ) -> Result<(), ConfigError> {
+            if self.grows && capacity > self.inner.capacity() {
+                self.inner.set_capacity_into(capacity, out)
+            } else {
+                Err(ConfigError::Invalid {
+                    name: "capacity",
+                    reason: "stubborn",
+                })
+            }
+        }
+        fn clear(&mut self) {
+            self.inner.clear()
+        }
+        fn iter<'a>(&'a self) -> impl Iterator<Item = (&'a u32, &'a u32)>
+        where
+            u32: 'a,
+        {
+            self.inner.iter()
+        }
+        fn validate(&self) -> Result<(), String> {
+            self.inner.validate()
+        }
+    }
+
+    #[test]
+    fn a_policy_that_refuses_resizes_loses_and_creates_no_capacity() {
+        for grows in [false, true] {
+            let sel = ShardSelector::with_seed(2, 1).unwrap();
+            let s: Sharded<u32, u32, Stubborn> = Sharded::new(1024, sel, |c, h| {
+                Ok(Stubborn {
+                    inner: Lru::builder(c).hasher(h).build()?,
+                    grows,
+                })
+            })
+            .unwrap();
+            for round in 0..3u32 {
+                for k in 0..1500 {
+                    s.insert(k + round * 7, k, None).unwrap();
+                }
+                // Under the guarantee: a grown shard would give back (and cannot).
+                for k in 0..1400 {
+                    s.remove(&(k + round * 7));
+                }
+                s.validate()
+                    .unwrap_or_else(|e| panic!("grows {grows}: {e}"));
+                assert!(s.weight() <= 1024);
+            }
+            let caps = s.shard_capacities_now();
+            assert_eq!(caps.iter().sum::<u64>() + s.reserve_free(), 1024);
+            if !grows {
+                assert_eq!((caps, s.reserve_free()), (vec![496, 496], 32));
+            }
+        }
+    }
+}

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use polycache::sharded::shard_capacity;
+use polycache::sharded::{reserve_for, shard_capacity};
 use polycache::{Cache, EvictionCause, ManualClock, ShardSelector};
 
 /// Time unit: a multiple of the wheel's tick, so deadlines fall exactly on ticks.
@@ -122,6 +122,9 @@ impl Model {
             return Some(old.1);
         }
         let n = self.selector.shards();
+        // Shares this small keep no reserve (tests/reserve.rs models one): each shard
+        // holds exactly its split of the capacity.
+        assert_eq!(reserve_for(self.capacity, n), 0, "the model has no reserve");
         let cap = shard_capacity(self.capacity, n, shard) as usize;
         loop {
             let mine: Vec<usize> = (0..self.entries.len())

@@ -969,6 +969,15 @@ where
         self.capacity
     }
 
+    #[inline]
+    fn weight_of(&self, key: &K, value: &V) -> u64 {
+        if W::UNIT {
+            1
+        } else {
+            self.weigher.weigh(key, value).max(1)
+        }
+    }
+
     fn set_capacity_into(
         &mut self,
         capacity: u64,

@@ -189,6 +189,23 @@ pub trait Policy<K, V> {
     /// The weight budget.
     fn capacity(&self) -> u64;
 
+    /// What an entry of `key` and `value` would weigh here (at least 1), as an insert
+    /// would weigh it. Provided: 1, for policies of your own without weights.
+    ///
+    /// ```
+    /// use polycache_policies::{Lru, Policy};
+    /// let cache = Lru::<u8, String>::builder(100)
+    ///     .weigher(|_: &u8, v: &String| v.len() as u64)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(cache.weight_of(&1, &"four".to_string()), 4);
+    /// assert_eq!(cache.weight_of(&1, &String::new()), 1);
+    /// ```
+    fn weight_of(&self, key: &K, value: &V) -> u64 {
+        let _ = (key, value);
+        1
+    }
+
     /// Changes the weight budget to `capacity`, appending to `out` the entries that no
     /// longer fit (cause [`EvictionCause::Capacity`], chosen by the policy's own order,
     /// as an insert would choose them). Records already in `out` are kept. What the
@@ -198,7 +215,9 @@ pub trait Policy<K, V> {
     /// measured against it. O(1) plus the evictions.
     ///
     /// A zero capacity is refused with [`ConfigError::ZeroCapacity`]; the cache is
-    /// then unchanged.
+    /// then unchanged. Provided, for policies of your own: refuses every resize with
+    /// [`ConfigError::Invalid`] (a sharded cache of such a policy then keeps its
+    /// reserve unused); the crate's policies all implement it.
     ///
     /// ```
     /// use polycache_policies::{EvictionCause, Evictions, Lru, Policy};
@@ -221,7 +240,13 @@ pub trait Policy<K, V> {
         &mut self,
         capacity: u64,
         out: &mut Evictions<K, V>,
-    ) -> Result<(), ConfigError>;
+    ) -> Result<(), ConfigError> {
+        let _ = (capacity, out);
+        Err(ConfigError::Invalid {
+            name: "capacity",
+            reason: "this policy cannot be resized",
+        })
+    }
 
     /// [`Policy::set_capacity_into`] with a new buffer, which it returns.
     fn set_capacity(&mut self, capacity: u64) -> Result<Evictions<K, V>, ConfigError> {

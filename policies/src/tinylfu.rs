@@ -175,9 +175,10 @@
 //! of a shard lending capacity to another cost nothing, and a resize undone by the
 //! opposite one (within a factor of 2) restores the shares exactly:
 //! - the sketch keeps every count; it never shrinks, and goes on growing with the
-//!   entries up to the new capacity (where the old one had stopped it, it is sized for
-//!   the new one at once). Its period, the climber's sample and the ghosts follow it as
-//!   they always do (after a shrink they stay sized for the entries held before);
+//!   entries up to the new capacity. Where the old capacity had held its period back,
+//!   the period is raised to what its counters already hold (no allocation). Its
+//!   period, the climber's sample and the ghosts follow it as they always do (after a
+//!   shrink they stay sized for the entries held before);
 //! - the window keeps its weight, unless that would more than double or less than halve
 //!   its fraction of the capacity (then it takes that bound; the bounds always admit
 //!   the initial 3%), or leave main less than half its fraction; at least 1;
@@ -189,9 +190,10 @@
 //! - segments left over their shares: protected's excess is demoted at once; the
 //!   window's competes for main as candidates in the evictions that follow, and what
 //!   they leave of it moves to probation unopposed (at once if no eviction is needed,
-//!   else at the next insert, as while the cache fills). O(1) plus the entries moved and
-//!   evicted (and the sketch's growth, O(its new size), when the capacity grows past
-//!   what held it back).
+//!   else at the next insert, as while the cache fills). O(1) plus the entries moved
+//!   (protected's excess demoted, the window's moved to probation: at most the weight
+//!   the resize took from each segment's share, so a few entries for a shard's small
+//!   moves, unbounded for a large shrink) and evicted.
 //!
 //! # Weights, deadlines, removals
 //!
@@ -208,7 +210,9 @@
 //! - `window_max + main_max == capacity` and `protected_max <= main_max`.
 //!
 //! Every hook is O(1) amortized: the sketch's halving is O(width) once per `10 ×` width
-//! samples, and window resizing moves at most [`TRANSFER_LIMIT`] entries per call.
+//! samples, and window resizing moves at most [`TRANSFER_LIMIT`] entries per call. The
+//! exception is [`Order::on_resize`], which moves the entries a resize left over their
+//! segments' shares at once (see *Resizing*).
 
 use crate::core::{Entry, Order, Slots};
 use crate::ghost::{Ghost, GhostPair};
