@@ -500,8 +500,8 @@ where
     /// ```
     /// use polycache::Cache;
     /// let cache = Cache::<u32, u32>::builder(4096).shards(4).build().unwrap();
-    /// // (4096 less a reserve of 128) / 4
-    /// assert_eq!(cache.max_entry_weight(), 992);
+    /// // (4096 less a reserve of 256) / 4
+    /// assert_eq!(cache.max_entry_weight(), 960);
     /// ```
     pub fn max_entry_weight(&self) -> u64 {
         self.inner.map.max_entry_weight()

@@ -10,7 +10,7 @@
 //! | below [`SINGLE_SHARD_BELOW`] (1024) | 1: one policy, exact global eviction order |
 //! | from 1024 | the smallest of: the largest power of two `<= capacity / `[`MIN_SHARD_CAPACITY`] (512); the smallest power of two `>= `[`SHARDS_PER_CORE`]` * cores` (4 per core); [`MAX_AUTO_SHARDS`] (256) |
 //!
-//! So a shard always has at least 512 units of capacity (496 of them guaranteed, the
+//! So a shard always has at least 512 units of capacity (480 of them guaranteed, the
 //! rest in the shared reserve, see below), and a cache never has many more locks than
 //! threads can contend for. An explicit count (a power of two, at most
 //! [`MAX_SHARDS`], at most the capacity) overrides the rule.
@@ -18,7 +18,7 @@
 //! # Invariants
 //!
 //! - **Capacity split, not lost**: a cache of several shards of at least
-//!   [`RESERVE_MIN_SHARE`] each keeps [`reserve_for`]`(capacity, n)` (about 3%) in a
+//!   [`RESERVE_MIN_SHARE`] each keeps [`reserve_for`]`(capacity, n)` (about 6%) in a
 //!   reserve that the shards that run out of room first borrow from (see
 //!   [`Sharded::reserve`]; the design is in the crate's `reserve` module). The rest is
 //!   split: shard `i` of `n` is guaranteed `rest / n`, plus one for the first `rest % n`
@@ -380,7 +380,7 @@ where
     /// let sel = ShardSelector::with_seed(2, 1).unwrap();
     /// let s: Sharded<u32, u32, Lru<u32, u32>> =
     ///     Sharded::new(1024, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
-    /// assert_eq!((s.reserve(), s.shard_capacities()), (32, vec![496, 496]));
+    /// assert_eq!((s.reserve(), s.shard_capacities()), (64, vec![480, 480]));
     /// ```
     #[inline]
     pub fn reserve(&self) -> u64 {

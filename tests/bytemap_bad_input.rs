@@ -42,8 +42,8 @@ fn too_large_is_refused_on_every_write_path_and_changes_nothing() {
     let m = map();
     m.insert_slice(b"k", b"small").unwrap();
     let max = m.max_entry_bytes();
-    // 4096 less its reserve of 128, over 2 shards.
-    assert_eq!(max, (4096 - 128) / 2);
+    // 4096 less its reserve of 256, over 2 shards.
+    assert_eq!(max, (4096 - 256) / 2);
     let big = vec![0u8; max as usize];
     let want = ByteMapError::TooLarge {
         weight: 1 + max + ENTRY_OVERHEAD,

@@ -121,20 +121,20 @@ fn weighted_capacity_bound_and_overweight() {
         .weigher(|_: &u32, v: &Vec<u8>| v.len() as u64)
         .build()
         .unwrap();
-    // The largest entry is a shard's guaranteed capacity ((4096 - 128) / 4), not the
+    // The largest entry is a shard's guaranteed capacity ((4096 - 256) / 4), not the
     // total.
-    assert_eq!(cache.max_entry_weight(), 992);
-    let err = cache.insert(1, vec![0; 993]).unwrap_err();
+    assert_eq!(cache.max_entry_weight(), 960);
+    let err = cache.insert(1, vec![0; 961]).unwrap_err();
     assert!(matches!(
         err,
         InsertError::Overweight {
-            weight: 993,
-            capacity: 992,
+            weight: 961,
+            capacity: 960,
             ..
         }
     ));
-    assert_eq!(err.into_entry().1.len(), 993);
-    cache.insert(1, vec![0; 992]).unwrap();
+    assert_eq!(err.into_entry().1.len(), 961);
+    cache.insert(1, vec![0; 960]).unwrap();
     let mut rng = StdRng::seed_from_u64(1);
     for k in 0..5000 {
         let n = rng.random_range(1..300);

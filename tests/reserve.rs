@@ -98,49 +98,56 @@ fn room_a_shard_no_longer_uses_goes_back_to_the_reserve() {
     for &k in &zero {
         s.insert(k, k, None).unwrap();
     }
-    // Shard 0 borrowed the whole reserve (496 + 32) and evicted the rest.
-    assert_eq!(s.shard_capacities_now(), [528, 496]);
-    assert_eq!((s.len(), s.reserve_free()), (528, 0));
+    // 1024 / 16 = 64 in reserve, 480 guaranteed to each shard. Shard 0 borrowed the
+    // whole reserve (480 + 64) and evicted the rest.
+    assert_eq!(s.shard_capacities_now(), [544, 480]);
+    assert_eq!((s.len(), s.reserve_free()), (544, 0));
     for &k in &one[..500] {
         s.insert(k, k, None).unwrap();
     }
-    assert_eq!(s.shard_capacities_now(), [528, 496], "nothing to borrow");
+    assert_eq!(s.shard_capacities_now(), [544, 480], "nothing to borrow");
     for &k in &zero[..] {
         s.remove(&k);
     }
     s.insert(zero[0], 0, None).unwrap();
     // Under its guarantee: all it borrowed went back.
     let now = s.shard_capacities_now();
-    assert_eq!(now[0], 496, "never under its guarantee");
-    assert_eq!(s.reserve_free(), 32);
+    assert_eq!(now[0], 480, "never under its guarantee");
+    assert_eq!(s.reserve_free(), 64);
     for &k in &one[500..] {
         s.insert(k, k, None).unwrap();
     }
-    assert_eq!(s.shard_capacities_now(), [496, 528]);
-    assert_eq!(s.len(), 1 + 528);
+    assert_eq!(s.shard_capacities_now(), [480, 544]);
+    assert_eq!(s.len(), 1 + 544);
     s.validate().unwrap();
 }
 
-/// Just under its guarantee, a shard gives back all it borrowed and keeps a chunk (1
-/// here) free: its capacity is its guarantee again.
+/// A shard gives back all it borrowed once it is under its guarantee by the margin (a
+/// chunk, 2 here, as the entries weigh 1), keeping a chunk free: its capacity is its
+/// guarantee again. One entry short of the margin, it keeps what it borrowed.
 #[test]
-fn a_shard_one_under_its_guarantee_gives_all_back() {
+fn a_shard_under_its_guarantee_by_the_margin_gives_all_back() {
     let s = lru(1024, 2, 1);
     let sel = s.selector().clone();
     let zero: Vec<u32> = (0u32..)
         .filter(|k| sel.shard_of(sel.hash(k)) == 0)
-        .take(529)
+        .take(546)
         .collect();
-    for &k in &zero[..528] {
+    for &k in &zero[..544] {
         s.insert(k, k, None).unwrap();
     }
-    assert_eq!((s.shard_capacities_now()[0], s.reserve_free()), (528, 0));
-    for k in &zero[..33] {
+    assert_eq!((s.shard_capacities_now()[0], s.reserve_free()), (544, 0));
+    for k in &zero[..65] {
         s.remove(k);
     }
-    s.insert(zero[528], 0, None).unwrap(); // 495 held, 1 under the guarantee
-    assert_eq!((s.shard_capacities_now()[0], s.reserve_free()), (496, 32));
-    assert_eq!(s.len(), 496);
+    s.insert(zero[544], 0, None).unwrap(); // 479 held before: within the margin
+    assert_eq!((s.shard_capacities_now()[0], s.reserve_free()), (544, 0));
+    for k in &zero[65..67] {
+        s.remove(k);
+    }
+    s.insert(zero[545], 0, None).unwrap(); // 478 held before: 2 under
+    assert_eq!((s.shard_capacities_now()[0], s.reserve_free()), (480, 64));
+    assert_eq!(s.len(), 479);
     s.validate().unwrap();
 }
 
@@ -477,7 +484,7 @@ mod stubborn {
             let caps = s.shard_capacities_now();
             assert_eq!(caps.iter().sum::<u64>() + s.reserve_free(), 1024);
             if !grows {
-                assert_eq!((caps, s.reserve_free()), (vec![496, 496], 32));
+                assert_eq!((caps, s.reserve_free()), (vec![480, 480], 64));
             }
         }
     }

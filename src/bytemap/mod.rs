@@ -461,9 +461,9 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
     /// let map = ByteMap::builder(100).shards(2).build().unwrap();
     /// assert_eq!(map.max_entry_bytes(), 50); // shares this small keep no reserve
     /// let map = ByteMap::builder(1000).shards(2).build().unwrap();
-    /// assert_eq!(map.max_entry_bytes(), 484); // (1000 - 31) / 2: 31 in reserve
-    /// let err = map.insert_slice(b"k", &[0; 484]).unwrap_err();
-    /// assert_eq!(err, ByteMapError::TooLarge { weight: 485 + ENTRY_OVERHEAD, max: 484 });
+    /// assert_eq!(map.max_entry_bytes(), 469); // (1000 - 62) / 2: 62 in reserve
+    /// let err = map.insert_slice(b"k", &[0; 469]).unwrap_err();
+    /// assert_eq!(err, ByteMapError::TooLarge { weight: 470 + ENTRY_OVERHEAD, max: 469 });
     /// ```
     #[inline]
     pub fn max_entry_bytes(&self) -> u64 {
