@@ -38,7 +38,7 @@
 //!   evicted instead of borrowing (entries outweigh chunks) and gave the chunk back on
 //!   the next insert: the reserve went mostly unused.
 //! - The reserve is 1/16 of the capacity: with 1/32, 16% of seeds still split the loop
-//!   trace's 1,011 keys over 2 shards of 1,024 entries more unevenly than the reserve
+//!   trace's 1,011 keys in a 1,024-entry cache over 2 shards more unevenly than the reserve
 //!   covered (the seed spread of `Sharded<TinyLfu>` there was 0.87 points over 20
 //!   seeds); with 1/16 it covers 2.4 standard deviations of the split (0.00 over 20
 //!   seeds), and no other cell of the sim's table moved by more than its noise. The
@@ -46,8 +46,9 @@
 //! - The chunk is `reserve / (16 × shards)`, at least 1: one entry at a time for the
 //!   small caches where one entry matters, fewer pool operations in large ones.
 //! - A policy that refuses a resize (the trait's provided `set_capacity_into`), or
-//!   grows or shrinks less than asked, moves only what its capacity moved; a shard
-//!   whose policy cannot grow stops borrowing.
+//!   grows or shrinks less (or shrinks more) than asked, moves only what its capacity
+//!   moved; a shard whose policy cannot grow stops borrowing and still gives back. A
+//!   policy must not grow past what it is asked for.
 
 //! # Invariants
 //!
@@ -70,8 +71,10 @@
 //!   is retried when one happened while it was taken (see `Pool::returns`; after a few
 //!   tries it is capped at the capacity, which the true count is under).
 //! - **Nothing is lost to a panic**: the pool changes only by the amounts the policy's
-//!   capacity changes by, and growing or shrinking a policy down to its weight calls no
-//!   user code (no weigher, no listener).
+//!   capacity changes by. The weigher runs (through [`Policy::weight_of`]) before the
+//!   pool is touched, and resizing the crate's policies calls no user code (no weigher,
+//!   no listener). A policy of one's own whose `set_capacity_into` panics after a
+//!   borrow loses what was borrowed from the cache's capacity (never more).
 //!
 //! # What it does not do
 //!
@@ -186,10 +189,14 @@ pub(crate) struct ShardReserve {
     guaranteed: u64,
     /// What the shard borrows at once (at least), and keeps free when it gives back.
     chunk: u64,
-    /// The heaviest entry weighed for a borrow: a weighted shard gives back only when
-    /// its weight is under its guarantee by that much, so that a full shard whose
-    /// free room swings by an entry with each eviction keeps what it borrowed.
+    /// The heaviest entry (within the guarantee) weighed since the shard last gave
+    /// back: a weighted shard gives back only when its weight is under its guarantee by
+    /// that much, so that a full shard whose free room swings by an entry with each
+    /// eviction keeps what it borrowed.
     heaviest: u64,
+    /// `false` once the policy refused to grow (a policy of one's own): the shard
+    /// stops borrowing, and still gives back.
+    can_grow: bool,
 }
 
 impl ShardReserve {
@@ -215,6 +222,7 @@ impl ShardReserve {
                 guaranteed: guaranteed(i),
                 chunk,
                 heaviest: 0,
+                can_grow: true,
             })
             .collect();
         (shards, pool)
@@ -247,39 +255,55 @@ impl ShardReserve {
         let capacity = policy.capacity();
         let weight = policy.weight();
         let free = capacity.saturating_sub(weight);
-        // Weighed only while the pool has room: a full cache pays nothing more.
-        let short = if pool.free() > 0 {
+        // Weighed only while the pool has room: a full cache pays nothing more. An
+        // entry heavier than the guarantee borrows nothing and sets no margin: the
+        // reserve is for working sets split unevenly, not for entries no shard is sure
+        // to take.
+        let mut short = None;
+        if self.can_grow && pool.free() > 0 {
             let w = policy.weight_of(key, value);
-            self.heaviest = self.heaviest.max(w);
-            // An entry heavier than the guarantee borrows nothing: whether it is taken
-            // must not depend on what the reserve holds at the time.
-            (free < w.max(self.chunk) && w <= self.guaranteed)
-                .then(|| self.chunk.max(w - free.min(w)))
-        } else {
-            None
-        };
+            if w <= self.guaranteed {
+                self.heaviest = self.heaviest.max(w);
+                if free < w.max(self.chunk) {
+                    short = Some(self.chunk.max(w - free.min(w)));
+                }
+            }
+        }
         if let Some(want) = short {
             let got = pool.take(want);
             if got > 0 {
-                let moved = resize(policy, capacity + got, out).saturating_sub(capacity);
-                if moved < got {
-                    pool.give_back(got - moved);
-                }
-                if moved == 0 {
+                let now = resize(policy, capacity + got, out);
+                settle(pool, capacity, got, now);
+                if now <= capacity {
                     // A policy that cannot grow: stop trying (its share of the pool
-                    // stays there for the others).
-                    self.pool = None;
+                    // stays there for the others; it still gives back).
+                    self.can_grow = false;
                 }
             }
         } else if capacity > self.guaranteed
-            && weight + self.chunk.max(self.heaviest) <= self.guaranteed
+            && weight.saturating_add(self.chunk.max(self.heaviest)) <= self.guaranteed
         {
             let keep = self.guaranteed.max(weight + self.chunk).min(capacity);
             let now = resize(policy, keep, out);
-            if now < capacity {
-                pool.give_back(capacity - now);
-            }
+            settle(pool, capacity, 0, now);
+            // The margin is measured afresh for the next borrowing.
+            self.heaviest = 0;
         }
+    }
+}
+
+/// A shard's policy went from capacity `before` to `now`, having taken `got` from the
+/// pool for it: the pool gets back what the shard did not keep. A policy must not grow
+/// past what it was asked for (that would create capacity; the crate's never do).
+#[inline]
+fn settle(pool: &Pool, before: u64, got: u64, now: u64) {
+    debug_assert!(
+        now <= before + got,
+        "a policy grew past the capacity asked for"
+    );
+    let unused = (before + got).saturating_sub(now);
+    if unused > 0 {
+        pool.give_back(unused);
     }
 }
 

@@ -579,7 +579,9 @@ where
     /// [`Sharded::insert`] into a buffer the caller owns: what left the shard is
     /// appended to `out` (records already there are kept), written once under the lock
     /// and never moved, for the caller to report and drop after the lock is released.
-    /// On `Err`, `out` is unchanged.
+    /// On `Err`, nothing was inserted, and `out` is unchanged with the crate's policies
+    /// (a policy of one's own that evicts when the shard resizes it for the reserve may
+    /// have appended what it pushed out).
     ///
     /// ```
     /// # use polycache::{Evictions, Lru, ShardSelector, Sharded, EvictionCause};
@@ -1057,9 +1059,12 @@ pub(crate) fn insert_counted<K, V, P: Policy<K, V>, X>(
 ) -> Result<(), InsertError<K, V>> {
     let before = out.len();
     s.reserve.before_insert(&mut s.policy, &key, &value, out);
-    s.policy.insert_hashed_into(hash, key, value, ttl, out)?;
-    s.stats.inserts += 1;
+    let inserted = s.policy.insert_hashed_into(hash, key, value, ttl, out);
+    // Counted on `Err` too: a resize for the reserve may have pushed entries out
+    // first (only a policy of one's own does; see `ShardReserve::before_insert`).
     s.stats.count_evictions(&out[before..]);
+    inserted?;
+    s.stats.inserts += 1;
     Ok(())
 }
 

@@ -489,3 +489,39 @@ mod stubborn {
         }
     }
 }
+
+/// An entry heavier than the guarantee borrows nothing and sets no give-back margin:
+/// after one is refused (even one weighing `u64::MAX`), the shard still gives back what
+/// it borrowed once its weight falls under its guarantee.
+#[test]
+fn a_refused_heavy_entry_leaves_the_reserve_alone() {
+    type Weighed = Lru<u32, u64, fn(&u32, &u64) -> u64, ahash::RandomState>;
+    let sel = ShardSelector::with_seed(2, 1).unwrap();
+    let s: Sharded<u32, u64, Weighed> = Sharded::new(1024, sel, |c, h| {
+        Lru::builder(c)
+            .weigher((|_: &u32, v: &u64| *v) as fn(&u32, &u64) -> u64)
+            .hasher(h)
+            .build()
+    })
+    .unwrap();
+    let sel = s.selector().clone();
+    let zero: Vec<u32> = (0u32..)
+        .filter(|k| sel.shard_of(sel.hash(k)) == 0)
+        .take(503)
+        .collect();
+    for &k in &zero[..500] {
+        s.insert(k, 1, None).unwrap();
+    }
+    let borrowed = s.shard_capacities_now()[0];
+    assert!(borrowed >= 500 && s.reserve_free() == 1024 - 480 - borrowed);
+    for heavy in [600, u64::MAX] {
+        assert!(s.insert(zero[500], heavy, None).is_err());
+        assert_eq!(s.shard_capacities_now()[0], borrowed, "borrowed nothing");
+    }
+    for k in &zero[..100] {
+        s.remove(k);
+    }
+    s.insert(zero[501], 1, None).unwrap();
+    assert_eq!((s.shard_capacities_now()[0], s.reserve_free()), (480, 64));
+    s.validate().unwrap();
+}

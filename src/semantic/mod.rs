@@ -822,6 +822,9 @@ where
                 }
                 Err(e) => {
                     s.extra.remove(at, unit.len());
+                    // What a resize for the shard's reserve pushed out before the
+                    // refusal (only a policy of one's own does).
+                    self.unlink(&mut s.extra, &out);
                     Err(insert_error(e))
                 }
             }
@@ -835,9 +838,10 @@ where
         // What leaves is dropped with `out`, after the lock is released.
         let mut out = Evictions::new();
         sharded.with_shard(hash, |s| {
-            insert_counted(s, hash, key, stored, ttl, &mut out).map_err(insert_error)?;
+            let inserted = insert_counted(s, hash, key, stored, ttl, &mut out);
+            // Also on `Err`: see `insert_semantic`.
             self.unlink(&mut s.extra, &out);
-            Ok(())
+            inserted.map_err(insert_error)
         })
     }
 
