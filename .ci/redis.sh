@@ -16,11 +16,20 @@ port=${REDIS_PORT:-6390}
 dir=$(mktemp -d)
 pidfile="$dir/redis.pid"
 
+# The server writes its log as it shuts down: wait for it to exit before removing its
+# directory (an `rm -rf` racing that last write failed a CI run with "Directory not
+# empty"), and retry the removal once in any case.
 stop() {
   if [ -s "$pidfile" ]; then
-    kill "$(cat "$pidfile")" 2>/dev/null || true
+    local pid
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
   fi
-  rm -rf "$dir"
+  rm -rf "$dir" 2>/dev/null || { sleep 1; rm -rf "$dir"; }
 }
 trap stop EXIT
 
