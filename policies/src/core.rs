@@ -605,6 +605,17 @@ where
         out
     }
 
+    /// What an entry weighs: the weigher's answer, at least 1 (1 for the unit
+    /// weigher, which is not asked).
+    #[inline]
+    fn weigh(&self, key: &K, value: &V) -> u64 {
+        if W::UNIT {
+            1
+        } else {
+            self.weigher.weigh(key, value).max(1)
+        }
+    }
+
     /// Whether one entry may weigh `weight`: no more than the capacity, and within the
     /// `u32` a weight is stored in.
     #[inline]
@@ -692,12 +703,8 @@ where
             return false;
         };
         let wrote = write(&mut self.entries[i as usize].value);
-        let weight = if W::UNIT {
-            1
-        } else {
-            let e = &self.entries[i as usize];
-            self.weigher.weigh(&e.key, &e.value).max(1)
-        };
+        let e = &self.entries[i as usize];
+        let weight = self.weigh(&e.key, &e.value);
         if !wrote && weight == weight_in(&self.weights, i) {
             return false;
         }
@@ -797,7 +804,7 @@ where
         ttl: Option<Duration>,
         out: &mut Evictions<K, V>,
     ) -> Result<(), InsertError<K, V>> {
-        let weight = self.weigher.weigh(&key, &value).max(1);
+        let weight = self.weigh(&key, &value);
         if !self.fits(weight) {
             return Err(InsertError::Overweight {
                 key,
@@ -971,11 +978,7 @@ where
 
     #[inline]
     fn weight_of(&self, key: &K, value: &V) -> u64 {
-        if W::UNIT {
-            1
-        } else {
-            self.weigher.weigh(key, value).max(1)
-        }
+        self.weigh(key, value)
     }
 
     fn set_capacity_into(
