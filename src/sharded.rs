@@ -131,6 +131,12 @@ pub fn shard_capacity(capacity: u64, shards: usize, i: usize) -> u64 {
     capacity / n + u64::from((i as u64) < capacity % n)
 }
 
+/// The guaranteed capacity of shard `i` of `shards`: its split of `capacity` less the
+/// reserve ([`reserve_for`]).
+fn guaranteed_capacity(capacity: u64, shards: usize, i: usize) -> u64 {
+    shard_capacity(capacity - reserve_for(capacity, shards), shards, i)
+}
+
 /// The cores this process may run on ([`std::thread::available_parallelism`], 1 if
 /// unknown): what the automatic shard count and the shard lock's stripes are sized by.
 pub(crate) fn available_cores() -> usize {
@@ -236,11 +242,11 @@ where
         // Readers get a stripe each only where they share the lock; elsewhere one stripe
         // keeps a write as cheap as a plain lock's.
         let stripes = if P::SHARED_GET { reader_stripes() } else { 1 };
-        let shared = capacity - reserve_for(capacity, n);
-        let (reserves, pool) = ShardReserve::split(capacity, n, |i| shard_capacity(shared, n, i));
+        let (reserves, pool) =
+            ShardReserve::split(capacity, n, |i| guaranteed_capacity(capacity, n, i));
         let mut shards = Vec::with_capacity(n);
-        for (i, reserve) in reserves.into_iter().enumerate() {
-            let cap = shard_capacity(shared, n, i);
+        for reserve in reserves {
+            let cap = reserve.guaranteed();
             let policy = make(cap, selector.hasher().clone())?;
             if policy.capacity() != cap {
                 return Err(BuildError::Policy(ConfigError::Invalid {
@@ -346,8 +352,9 @@ where
     /// ```
     pub fn shard_capacities(&self) -> Vec<u64> {
         let n = self.shards.len();
-        let shared = self.capacity - self.reserve();
-        (0..n).map(|i| shard_capacity(shared, n, i)).collect()
+        (0..n)
+            .map(|i| guaranteed_capacity(self.capacity, n, i))
+            .collect()
     }
 
     /// Each shard's capacity now: its guaranteed capacity plus what it has borrowed
@@ -405,7 +412,7 @@ where
     /// ```
     pub fn max_entry_weight(&self) -> u64 {
         let n = self.shards.len();
-        shard_capacity(self.capacity - self.reserve(), n, n - 1)
+        guaranteed_capacity(self.capacity, n, n - 1)
     }
 
     /// Runs `f` on the shard of `hash`, under its lock.

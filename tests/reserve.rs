@@ -12,6 +12,15 @@ fn lru(capacity: u64, shards: usize, seed: u64) -> Sharded<u32, u32, Lru<u32, u3
     Sharded::new(capacity, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap()
 }
 
+/// The keys `0, 1, 2, ...` that `s` routes to `shard`, in order.
+fn keys_in<V, P: Policy<u32, V>>(
+    s: &Sharded<u32, V, P>,
+    shard: usize,
+) -> impl Iterator<Item = u32> + use<V, P> {
+    let sel = s.selector().clone();
+    (0u32..).filter(move |k| sel.shard_of(sel.hash(k)) == shard)
+}
+
 /// How many of `keys` each shard of `s` gets.
 fn per_shard<P: Policy<u32, u32>>(
     s: &Sharded<u32, u32, P>,
@@ -88,13 +97,8 @@ fn a_working_set_that_fits_the_cache_fits_its_shards() {
 #[test]
 fn room_a_shard_no_longer_uses_goes_back_to_the_reserve() {
     let s = lru(1024, 2, 1);
-    let sel = s.selector().clone();
-    let of = |shard: usize| {
-        let sel = sel.clone();
-        (0u32..).filter(move |k| sel.shard_of(sel.hash(k)) == shard)
-    };
-    let zero: Vec<u32> = of(0).take(600).collect();
-    let one: Vec<u32> = of(1).take(600).collect();
+    let zero: Vec<u32> = keys_in(&s, 0).take(600).collect();
+    let one: Vec<u32> = keys_in(&s, 1).take(600).collect();
     for &k in &zero {
         s.insert(k, k, None).unwrap();
     }
@@ -128,11 +132,7 @@ fn room_a_shard_no_longer_uses_goes_back_to_the_reserve() {
 #[test]
 fn a_shard_under_its_guarantee_by_the_margin_gives_all_back() {
     let s = lru(1024, 2, 1);
-    let sel = s.selector().clone();
-    let zero: Vec<u32> = (0u32..)
-        .filter(|k| sel.shard_of(sel.hash(k)) == 0)
-        .take(546)
-        .collect();
+    let zero: Vec<u32> = keys_in(&s, 0).take(546).collect();
     for &k in &zero[..544] {
         s.insert(k, k, None).unwrap();
     }
@@ -238,6 +238,12 @@ mod model {
             }
         }
 
+        /// Removes `k` from shard `s`, returning its value.
+        fn remove(&mut self, s: usize, k: u32) -> Option<u32> {
+            let lru = &mut self.shards[s].lru;
+            lru.iter().position(|e| e.0 == k).map(|i| lru.remove(i).1)
+        }
+
         fn insert(&mut self, s: usize, k: u32, v: u32) -> Vec<(u32, u32, EvictionCause)> {
             let chunk = self.chunk;
             let sh = &mut self.shards[s];
@@ -303,14 +309,12 @@ mod model {
                         prop_assert_eq!(got, want, "step {}", step);
                     }
                     Op::Remove(k) => {
-                        let sh = &mut m.shards[sel.shard_of(sel.hash(&k))];
-                        let want = sh.lru.iter().position(|e| e.0 == k).map(|i| sh.lru.remove(i).1);
+                        let want = m.remove(sel.shard_of(sel.hash(&k)), k);
                         prop_assert_eq!(s.remove(&k).map(|e| e.value), want, "step {}", step);
                     }
                     Op::RemoveRange(start, len) => {
                         for k in start..start + len {
-                            let sh = &mut m.shards[sel.shard_of(sel.hash(&k))];
-                            let want = sh.lru.iter().position(|e| e.0 == k).map(|i| sh.lru.remove(i).1);
+                            let want = m.remove(sel.shard_of(sel.hash(&k)), k);
                             prop_assert_eq!(s.remove(&k).map(|e| e.value), want, "step {}", step);
                         }
                     }
@@ -504,11 +508,7 @@ fn a_refused_heavy_entry_leaves_the_reserve_alone() {
             .build()
     })
     .unwrap();
-    let sel = s.selector().clone();
-    let zero: Vec<u32> = (0u32..)
-        .filter(|k| sel.shard_of(sel.hash(k)) == 0)
-        .take(503)
-        .collect();
+    let zero: Vec<u32> = keys_in(&s, 0).take(503).collect();
     for &k in &zero[..500] {
         s.insert(k, 1, None).unwrap();
     }
