@@ -13,7 +13,10 @@
 //!   released. So a listener may call back into the cache.
 //! - [`Cache::get_or_insert_with`] is single-flight per key (see `flight.rs`): however
 //!   many threads miss a key at once, one loader runs and all get its value; a loader
-//!   that fails or panics leaves nothing behind, and the next caller runs its own.
+//!   that fails or panics leaves nothing behind, and the next caller runs its own. A
+//!   write of the key (insert, remove, `clear`) while it loads supersedes the load: the
+//!   loaded value is returned but not stored, so no acknowledged write is overwritten
+//!   and no invalidation undone.
 //! - A panic in user code (loader, weigher, listener, predicate) leaves every shard
 //!   consistent and no waiter blocked.
 
@@ -27,7 +30,7 @@ use polycache_policies::{Evicted, EvictionCause, Evictions, InsertError, Lru, Po
 use crate::builder::CacheBuilder;
 use crate::flight::{Flight, Flights};
 use crate::selector::ShardSelector;
-use crate::sharded::{Sharded, insert_counted, take_replaced};
+use crate::sharded::{Sharded, insert_counted, remove_counted, take_replaced};
 use crate::stats::CacheStats;
 
 /// The eviction listener, as stored.
@@ -105,8 +108,9 @@ struct Abandon<'a, K: Hash + Eq, V: Clone, P: Policy<K, V>> {
 impl<K: Hash + Eq, V: Clone, P: Policy<K, V>> Drop for Abandon<'_, K, V, P> {
     fn drop(&mut self) {
         if self.armed {
-            self.map
-                .with_shard(self.hash, |s| s.extra.unregister(self.flight));
+            self.map.with_shard(self.hash, |s| {
+                s.extra.unregister(self.flight);
+            });
             self.flight.finish(None);
         }
     }
@@ -273,7 +277,12 @@ where
         // What the write pushes out is written once, into this buffer outside the lock,
         // and dropped here after the lock is released.
         let mut out = Evictions::new();
-        self.inner.map.insert_into(key, value, ttl, &mut out)?;
+        let map = &self.inner.map;
+        let hash = map.selector().hash(&key);
+        map.with_shard(hash, |s| {
+            s.extra.supersede(hash, &key);
+            insert_counted(s, hash, key, value, ttl, &mut out)
+        })?;
         if out.is_empty() {
             return Ok(None);
         }
@@ -297,7 +306,12 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let e = self.inner.map.remove(key)?;
+        let map = &self.inner.map;
+        let hash = map.selector().hash(key);
+        let e = map.with_shard(hash, |s| {
+            s.extra.supersede(hash, key);
+            remove_counted(s, hash, key)
+        })?;
         if let Some(listener) = &self.inner.listener {
             listener(&e.key, &e.value, e.cause);
         }
@@ -312,6 +326,23 @@ where
     /// `init` runs without any lock held, so it may use the cache, but must not load
     /// the same key (it would wait for itself). If the cache refuses the value
     /// (overweight), it is returned all the same, and not stored.
+    ///
+    /// A write of `key` while `init` runs (an insert, a remove, a [`Cache::clear`], from
+    /// any thread or from `init` itself) supersedes the load: the write stands, and the
+    /// loaded value, read before it, is returned to the callers but not stored. So an
+    /// acknowledged insert is never overwritten by an older load, and an invalidation is
+    /// never undone by one. ([`Cache::retain`] does not supersede: the value being
+    /// loaded is not in the cache for its predicate to judge.)
+    ///
+    /// ```
+    /// use polycache::Cache;
+    /// let cache = Cache::<u8, u8>::builder(10).build().unwrap();
+    /// let loaded = cache.get_or_insert_with(1, || {
+    ///     cache.insert(1, 2).unwrap(); // a newer write while the load runs
+    ///     1
+    /// });
+    /// assert_eq!((loaded, cache.get(&1)), (1, Some(2)));
+    /// ```
     ///
     /// ```
     /// use polycache::Cache;
@@ -405,7 +436,11 @@ where
                     // A refused entry (overweight) comes back in the error, dropped here
                     // once the lock is released; `out` is then empty.
                     let _ = map.with_shard(hash, |s| {
-                        s.extra.unregister(&flight);
+                        if s.extra.unregister(&flight) {
+                            // A write of this key (or a clear) came after the load
+                            // began: it stands, and the loaded value is not stored.
+                            return Ok(());
+                        }
                         let ttl = self.inner.default_ttl;
                         insert_counted(s, hash, key, value.clone(), ttl, &mut out)
                     });
@@ -538,7 +573,11 @@ where
     /// assert!(cache.is_empty());
     /// ```
     pub fn clear(&self) {
-        self.retain(|_, _| false);
+        self.inner.map.retain_in(
+            |_, _| false,
+            Flights::supersede_all,
+            |out| self.report(&out),
+        );
     }
 
     /// Keeps only the entries for which `keep(key, value)` is `true`, shard by shard;

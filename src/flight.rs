@@ -14,7 +14,14 @@
 //! - On an error or a panic (a drop guard), the leader unregisters the slot and marks it
 //!   abandoned; waiters wake and start over, so one of them runs its own loader. Nothing
 //!   is cached.
+//! - **A write supersedes a load.** An insert or a remove of the key, or a `clear`,
+//!   while its load runs marks the slot *superseded* (under the shard lock, in the same
+//!   critical section as the write). The leader then stores nothing: its value was
+//!   read before that write, and storing it would overwrite an acknowledged insert or
+//!   undo an invalidation. The leader and its waiters still get the loaded value: their
+//!   calls overlap the write, so they read as if they happened just before it.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use crate::sync::{Condvar, Mutex};
@@ -61,10 +68,19 @@ impl<V: Clone> Flight<V> {
     }
 }
 
+/// One load under way: the key's hash, the key, its slot, and whether a write has
+/// superseded it.
+struct Running<K, V> {
+    hash: u64,
+    key: K,
+    flight: Arc<Flight<V>>,
+    superseded: bool,
+}
+
 /// The keys being loaded in one shard. Few at a time (at most one per loading thread),
 /// so a vector scanned by hash is enough.
 pub(crate) struct Flights<K, V> {
-    running: Vec<(u64, K, Arc<Flight<V>>)>,
+    running: Vec<Running<K, V>>,
 }
 
 impl<K, V> Default for Flights<K, V> {
@@ -81,22 +97,52 @@ impl<K: Eq, V> Flights<K, V> {
     pub(crate) fn find(&self, hash: u64, key: &K) -> Option<&Arc<Flight<V>>> {
         self.running
             .iter()
-            .find(|(h, k, _)| *h == hash && k == key)
-            .map(|(_, _, f)| f)
+            .find(|r| r.hash == hash && r.key == *key)
+            .map(|r| &r.flight)
     }
 
     pub(crate) fn register(&mut self, hash: u64, key: K, flight: Arc<Flight<V>>) {
-        self.running.push((hash, key, flight));
+        self.running.push(Running {
+            hash,
+            key,
+            flight,
+            superseded: false,
+        });
     }
 
-    /// Unregisters `flight` (by identity).
-    pub(crate) fn unregister(&mut self, flight: &Arc<Flight<V>>) {
-        if let Some(i) = self
+    /// Marks the load of `key`, if one runs, as superseded by a write: its leader will
+    /// store nothing. Called under the shard lock by every write of `key`.
+    #[inline]
+    pub(crate) fn supersede<Q>(&mut self, hash: u64, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        // Nearly always empty: one branch.
+        for r in &mut self.running {
+            if r.hash == hash && r.key.borrow() == key {
+                r.superseded = true;
+            }
+        }
+    }
+
+    /// Marks every load of this shard as superseded (a `clear`).
+    pub(crate) fn supersede_all(&mut self) {
+        for r in &mut self.running {
+            r.superseded = true;
+        }
+    }
+
+    /// Unregisters `flight` (by identity); `true` if a write superseded it meanwhile
+    /// (its value must not be stored).
+    pub(crate) fn unregister(&mut self, flight: &Arc<Flight<V>>) -> bool {
+        match self
             .running
             .iter()
-            .position(|(_, _, f)| Arc::ptr_eq(f, flight))
+            .position(|r| Arc::ptr_eq(&r.flight, flight))
         {
-            self.running.swap_remove(i);
+            Some(i) => self.running.swap_remove(i).superseded,
+            None => false,
         }
     }
 

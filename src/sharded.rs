@@ -629,13 +629,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.selector.hash(key);
-        self.with_shard(hash, |s| {
-            let out = s.policy.remove_hashed(hash, key);
-            if let Some(e) = &out {
-                s.stats.count_cause(e.cause);
-            }
-            out
-        })
+        self.with_shard(hash, |s| remove_counted(s, hash, key))
     }
 
     /// Number of entries stored (expired ones not yet reclaimed included), summed shard
@@ -734,13 +728,25 @@ where
     /// s.retain(|k, _| k % 2 == 0, |out| gone += out.len());
     /// assert_eq!((s.len(), gone), (2, 2));
     /// ```
-    pub fn retain<F, S>(&self, mut keep: F, mut sink: S)
+    pub fn retain<F, S>(&self, keep: F, sink: S)
     where
         F: FnMut(&K, &mut V) -> bool,
         S: FnMut(Evictions<K, V>),
     {
+        self.retain_in(keep, |_| {}, sink);
+    }
+
+    /// [`Sharded::retain`], also running `each` on every shard's extra state under the
+    /// same lock (a facade's bookkeeping that must change with the entries).
+    pub(crate) fn retain_in<F, E, S>(&self, mut keep: F, mut each: E, mut sink: S)
+    where
+        F: FnMut(&K, &mut V) -> bool,
+        E: FnMut(&mut X),
+        S: FnMut(Evictions<K, V>),
+    {
         for i in 0..self.shards.len() {
             let out = self.with_shard_at(i, |s| {
+                each(&mut s.extra);
                 let out = s.policy.retain(&mut keep);
                 s.stats.count_evictions(&out);
                 out
@@ -1073,6 +1079,25 @@ pub(crate) fn insert_counted<K, V, P: Policy<K, V>, X>(
     inserted?;
     s.stats.inserts += 1;
     Ok(())
+}
+
+/// Removes `key` from a locked shard and counts it (`Removed`, or `Expired` if its
+/// deadline had passed).
+#[inline]
+pub(crate) fn remove_counted<K, V, P: Policy<K, V>, X, Q>(
+    s: &mut Shard<P, X>,
+    hash: u64,
+    key: &Q,
+) -> Option<Evicted<K, V>>
+where
+    K: Borrow<Q>,
+    Q: Hash + Eq + ?Sized,
+{
+    let out = s.policy.remove_hashed(hash, key);
+    if let Some(e) = &out {
+        s.stats.count_cause(e.cause);
+    }
+    out
 }
 
 /// Takes the `Replaced` record (the old value) out of what a write reported, for the

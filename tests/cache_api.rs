@@ -317,6 +317,70 @@ fn panicking_loader_leaves_nothing_and_waiters_retry() {
     cache.validate().unwrap();
 }
 
+/// A write of a key while its load runs stands: the loaded value (read before the
+/// write) is returned to the loader's caller but not stored over an acknowledged insert,
+/// nor stored back after a remove or a clear that invalidated the key.
+#[test]
+fn a_write_during_a_load_supersedes_it() {
+    let cache = Cache::<u32, u32>::builder(100).build().unwrap();
+    // An insert during the load: the acknowledged write of 2 stays.
+    let v = cache.get_or_insert_with(7, || {
+        assert_eq!(cache.insert(7, 2).unwrap(), None);
+        1
+    });
+    assert_eq!((v, cache.get(&7)), (1, Some(2)));
+    // A remove (an invalidation) during the load: nothing is stored.
+    let v = cache.get_or_insert_with(8, || {
+        assert_eq!(cache.remove(&8), None);
+        1
+    });
+    assert_eq!((v, cache.get(&8)), (1, None));
+    // A clear during the load: the same.
+    let v = cache.get_or_insert_with(9, || {
+        cache.clear();
+        1
+    });
+    assert_eq!((v, cache.get(&9)), (1, None));
+    // A write of another key does not supersede the load.
+    let v = cache.get_or_insert_with(10, || {
+        cache.insert(11, 11).unwrap();
+        cache.remove(&12);
+        1
+    });
+    assert_eq!((v, cache.get(&10)), (1, Some(1)));
+    assert_eq!(cache.loads_in_flight(), 0);
+    // The next load of a superseded key runs afresh and is stored.
+    assert_eq!(cache.get_or_insert_with(8, || 3), 3);
+    assert_eq!(cache.get(&8), Some(3));
+    cache.validate().unwrap();
+}
+
+/// The same across threads: a writer's insert while a leader loads wins, and the
+/// waiters get the leader's value (their calls overlap the write).
+#[test]
+fn a_write_from_another_thread_during_a_load_stands() {
+    let cache = Cache::<u32, u32>::builder(100).build().unwrap();
+    let (loading_tx, loading_rx) = mpsc::channel();
+    let (written_tx, written_rx) = mpsc::channel::<()>();
+    let leader = {
+        let cache = cache.clone();
+        thread::spawn(move || {
+            cache.get_or_insert_with(5, || {
+                loading_tx.send(()).unwrap();
+                written_rx.recv().unwrap(); // the writer's insert has returned
+                1
+            })
+        })
+    };
+    loading_rx.recv().unwrap();
+    assert_eq!(cache.insert(5, 2).unwrap(), None);
+    written_tx.send(()).unwrap();
+    assert_eq!(leader.join().unwrap(), 1);
+    assert_eq!(cache.get(&5), Some(2));
+    assert_eq!(cache.loads_in_flight(), 0);
+    cache.validate().unwrap();
+}
+
 #[test]
 fn errors_are_not_cached() {
     let cache = Cache::<u32, u32>::builder(100).build().unwrap();

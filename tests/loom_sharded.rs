@@ -181,6 +181,25 @@ fn get_or_insert_with_loads_once() {
     });
 }
 
+/// A load racing an insert of its key never overwrites the insert: whichever comes
+/// first, the acknowledged write is what the cache holds at the end (the load either
+/// finds it, or is superseded by it, or is replaced by it).
+#[test]
+fn a_load_never_overwrites_a_concurrent_insert() {
+    model(|| {
+        let cache = cache(4, 1);
+        let loader = {
+            let cache = cache.clone();
+            thread::spawn(move || cache.get_or_insert_with(5, || 1))
+        };
+        assert!(cache.insert(5, 2).is_ok());
+        let loaded = loader.join().unwrap();
+        assert!(loaded == 1 || loaded == 2);
+        assert_eq!(cache.get(&5), Some(2));
+        assert_eq!(cache.loads_in_flight(), 0);
+    });
+}
+
 /// A failing loader caches nothing: the other thread runs its own loader, so there
 /// are exactly two calls, and the value stored is the successful one.
 #[test]
