@@ -77,7 +77,7 @@ pub use polycache_policies::Prefix;
 pub use polycache_policies as policies;
 pub use polycache_policies::{
     Clock, ConfigError, Evicted, EvictionCause, Evictions, Lfu, Lru, ManualClock, Policy, S3Fifo,
-    SystemClock, Ttl, TtlError, UnitWeigher, Weigher,
+    SystemClock, TinyLfu, Ttl, TtlError, UnitWeigher, Weigher,
 };
 
 /// The README's examples, compiled and run as doc tests so that they stay true.

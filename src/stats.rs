@@ -40,7 +40,7 @@ pub struct CacheStats {
     pub expired: u64,
     /// Values replaced by a write to the same key.
     pub replaced: u64,
-    /// Entries removed by the caller (`remove`, `retain`, `clear` with a listener).
+    /// Entries removed by the caller (`remove`, `retain`, `clear`, a group removal).
     pub removed: u64,
 }
 

@@ -39,8 +39,9 @@
 //!   TTL and less than one tick ([`TICK_NANOS`](crate::policies::TICK_NANOS)) more; an
 //!   expired entry is never returned.
 //! - **Policy**: chosen at construction ([`ByteMapBuilder::policy`]): Lru (default),
-//!   Lfu, TinyLfu, Sized, Prefix (see [`BytePolicy`]). With [`PrefixOrder`] every key of
-//!   a group lives in one shard and [`ByteMap::remove_prefix`] invalidates a group.
+//!   Lfu, Ttl, TinyLfu, S3Fifo, Sized, Prefix (see [`BytePolicy`]). With [`PrefixOrder`]
+//!   every key of a group lives in one shard and [`ByteMap::remove_prefix`] invalidates
+//!   one group (the exact prefix the group rule names, not its sub-groups).
 //! - **Routing**: [`ByteMap::route_key`] tells which shard owns a key;
 //!   [`ByteMap::prepare_key`] computes it once for the `*_prepared` operations.
 //!
@@ -798,13 +799,15 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
 
     /// Inserts `key` only if no live entry has it (`SET NX`), with a TTL or none.
     /// Returns `true` if it was inserted, `false` if the key was present (unchanged).
+    /// A zero TTL is [`ByteMapError::ZeroTtl`] whether or not the key is present.
     ///
     /// ```
-    /// use polycache::bytemap::ByteMap;
+    /// use polycache::bytemap::{ByteMap, ByteMapError};
     /// let map = ByteMap::builder(1 << 20).build().unwrap();
     /// assert!(map.try_insert(b"k", b"1".to_vec(), None).unwrap());
     /// assert!(!map.try_insert(b"k", b"2".to_vec(), Some(1000)).unwrap());
     /// assert_eq!(map.get_owned(b"k").as_deref(), Some(&b"1"[..]));
+    /// assert_eq!(map.try_insert(b"k", b"3".to_vec(), Some(0)), Err(ByteMapError::ZeroTtl));
     /// ```
     pub fn try_insert(
         &self,
@@ -812,6 +815,8 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
         value: impl Into<Bytes>,
         ttl_ms: Option<u64>,
     ) -> Result<bool, ByteMapError> {
+        // Bad input is refused whatever the map holds, not only when the key is absent.
+        ttl_opt(ttl_ms)?;
         let inserted = self.entry(key, |e| match e {
             Entry::Occupied(_) => Ok(false),
             Entry::Vacant(v) => v.insert(value, ttl_ms).map(|()| true),
@@ -1034,7 +1039,10 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
 impl<C: Clock> ByteMap<PrefixOrder, C> {
     /// Removes every key of the group named `prefix` (the whole prefix as the order's
     /// rule names it, e.g. `b"tenant:42:"`), under one shard lock, in time proportional
-    /// to the group's size; returns how many live entries it removed. Members already
+    /// to the group's size; returns how many live entries it removed. It is not a
+    /// prefix match: with the default rule (a key's group runs to its last `:`),
+    /// `tenant:42:user:7` is in group `tenant:42:user:`, which `remove_prefix(b"tenant:42:")`
+    /// leaves alone. Members already
     /// expired are removed too and go to the listener as expired.
     ///
     /// ```
@@ -1046,6 +1054,9 @@ impl<C: Clock> ByteMap<PrefixOrder, C> {
     /// map.insert_slice(b"tenant:2:a", b"z").unwrap();
     /// assert_eq!(map.remove_prefix(b"tenant:1:"), 2);
     /// assert_eq!(map.len(), 1);
+    /// map.insert_slice(b"tenant:2:user:7", b"u").unwrap(); // group "tenant:2:user:"
+    /// assert_eq!(map.remove_prefix(b"tenant:2:"), 1); // "tenant:2:a" only
+    /// assert_eq!(map.remove_prefix(b"tenant:2:user:"), 1);
     /// ```
     pub fn remove_prefix(&self, prefix: &[u8]) -> usize {
         let mut removed = 0;
