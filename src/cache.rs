@@ -25,7 +25,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
-use polycache_policies::{Evicted, EvictionCause, Evictions, InsertError, Lru, Policy};
+use polycache_policies::{Evicted, EvictionCause, Evictions, InsertError, Lru, Policy, TtlError};
 
 use crate::builder::CacheBuilder;
 use crate::flight::{Flight, Flights};
@@ -477,6 +477,37 @@ where
         self.inner
             .map
             .read_shard(hash, |s| s.policy.ttl_hashed(hash, key))
+    }
+
+    /// Sets (`Some(ttl)`: it expires `ttl` from now) or removes (`None`: it lives until
+    /// evicted) the TTL of a live `key`, keeping its value and its place in the policy
+    /// (Redis's `PEXPIRE` and `PERSIST`). `Ok(false)` if the key is absent or expired;
+    /// a TTL past the clock's range is [`TtlError::Overflow`], and the entry keeps the
+    /// deadline it had.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use polycache::{Cache, ManualClock};
+    /// let clock = ManualClock::new();
+    /// let cache = Cache::<u8, u8>::builder(4).clock(clock.clone()).build().unwrap();
+    /// cache.insert(1, 1).unwrap();
+    /// assert_eq!(cache.set_ttl(&1, Some(Duration::from_secs(1))), Ok(true));
+    /// let left = cache.ttl(&1).unwrap().unwrap(); // rounded up to the clock's tick
+    /// assert!(left >= Duration::from_secs(1) && left < Duration::from_millis(1001));
+    /// assert_eq!(cache.set_ttl(&1, None), Ok(true)); // persist
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(cache.get(&1), Some(1));
+    /// assert_eq!(cache.set_ttl(&2, None), Ok(false));
+    /// ```
+    pub fn set_ttl<Q>(&self, key: &Q, ttl: Option<Duration>) -> Result<bool, TtlError>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.inner.map.selector().hash(key);
+        self.inner
+            .map
+            .with_shard(hash, |s| s.policy.set_ttl_hashed(hash, key, ttl))
     }
 
     /// Number of entries stored, summed shard by shard (expired entries not yet
