@@ -19,6 +19,10 @@
 //! - **Aging**: after a sample period of increments (`10 ×` the entry count the sketch
 //!   was asked for), every counter is halved (and the doorkeeper cleared), so that old
 //!   popularity fades.
+//! - **Resizing**: [`FrequencySketch::grow_to`] doubles the blocks and keeps every
+//!   count; [`FrequencySketch::shrink_to`] halves them, folding each block into its
+//!   twin by the larger counter (a count can only rise), and ends exactly as large as
+//!   a new sketch of its size.
 //! - The hash is mixed with a seed: two sketches with different seeds collide on
 //!   different keys.
 //!
@@ -26,7 +30,9 @@
 //!
 //! Between two agings, for a key incremented `t` times:
 //! - the estimate is never below `min(t, 15)` (never an under-estimate, up to
-//!   saturation: a counter stops at 15; 16 with a doorkeeper);
+//!   saturation: a counter stops at 15; 16 with a doorkeeper), a growth or a shrink
+//!   between the increments notwithstanding (a shrink that ages the sketch is an
+//!   aging);
 //! - the over-estimate comes only from other keys sharing a counter in all 4 rows (or
 //!   the doorkeeper's false positive): with `N` increments reaching the counters and a
 //!   row width of `w = 32 ×` blocks, it is at most `e·N/w + 1` except with small
@@ -80,6 +86,22 @@ pub(crate) const fn words_for(entries: u64) -> u64 {
 const RESET_MASK: u64 = 0x7777_7777_7777_7777;
 /// The lowest bit of every nibble.
 const ONE_MASK: u64 = 0x1111_1111_1111_1111;
+
+/// The larger of each pair of 4-bit counters of `a` and `b` (16 pairs, SWAR): the
+/// even nibbles and the odd ones are compared in 8-bit lanes, where a subtraction
+/// borrows from a lane's bit 4 only if `a`'s counter is the smaller.
+#[inline]
+fn nibble_max(a: u64, b: u64) -> u64 {
+    const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
+    const BIT4: u64 = 0x1010_1010_1010_1010;
+    let lanes = |a: u64, b: u64| {
+        // Bit 4 of a lane stays set iff a >= b; spread it to the lane's low nibble.
+        let ge = (((a | BIT4) - b) & BIT4) >> 4;
+        let mask = ge * 0xf;
+        (a & mask) | (b & !mask & LOW)
+    };
+    lanes(a & LOW, b & LOW) | (lanes((a >> 4) & LOW, (b >> 4) & LOW) << 4)
+}
 
 /// One cache line of counters: 4 rows of 32 counters.
 #[derive(Clone, Copy, Debug, Default)]
@@ -160,7 +182,9 @@ impl FrequencySketch {
     }
 
     /// The entries it was asked to size for (the largest that `new` and
-    /// [`FrequencySketch::grow_to`] were given), before rounding up to a power of two.
+    /// [`FrequencySketch::grow_to`] were given since it was last
+    /// [shrunk](FrequencySketch::shrink_to), or what that was given), before rounding
+    /// up to a power of two.
     ///
     /// ```
     /// use polycache_policies::FrequencySketch;
@@ -372,6 +396,88 @@ impl FrequencySketch {
             self.door_mask = (self.doorkeeper.len() as u64).saturating_sub(1);
             self.entries *= 2;
         }
+    }
+
+    /// Shrinks the sketch (never grows it) to hold about `entries` keys, the way
+    /// [`FrequencySketch::new`] would size it: the blocks, the doorkeeper and the
+    /// sample period become exactly those of `FrequencySketch::new(entries, _)` (the
+    /// width follows `words_for`'s taper, so a shrink across it may keep the blocks
+    /// while the entries halve, as a growth across it does). Does nothing unless
+    /// `entries` (at least 1) is fewer than [`FrequencySketch::asked`].
+    ///
+    /// The counts are **folded**, not forgotten: each halving of the blocks merges
+    /// block `i + half` into block `i`, taking the larger of each pair of counters
+    /// (and the union of the doorkeeper's halves). A key's block is the low bits of
+    /// its spread hash, so its new block is exactly that merge of its old one and the
+    /// twin that now shares it, and its counters sit at the same places within it. A
+    /// counter only ever rises in the fold, so no estimate falls: the guarantee
+    /// against under-estimates holds across it. The maximum rather than the sum: a
+    /// large sketch spreads its increments thinly, and the sum of the 2^k twins that
+    /// a large shrink merges would saturate most counters (a sketch of 100,000 entries
+    /// folded to 1,000 merges 32 blocks into each), leaving every key at 15; the
+    /// maximum inflates a cold key only to its most popular twin per row, and the
+    /// minimum over the 4 rows does the rest.
+    ///
+    /// The sample period becomes `10 ×` the new entries. If the samples since the
+    /// last aging already reach it, the sketch ages now (once: the counts were of a
+    /// longer period, and halving them is what the shorter one would have done by
+    /// now) and then keeps at most half a period of samples, as a sketch of the new
+    /// period just aged would; it returns `true` then (a caller holding counts aside
+    /// halves them too, as after [`FrequencySketch::sample`] returns `true`).
+    ///
+    /// O(old size), once, for a rare event (a cache shrunk by a large factor).
+    ///
+    /// ```
+    /// use polycache_policies::FrequencySketch;
+    /// let mut sketch = FrequencySketch::new(100_000, 7);
+    /// for _ in 0..5 {
+    ///     sketch.increment(42);
+    /// }
+    /// sketch.shrink_to(1_000);
+    /// let fresh = FrequencySketch::new(1_000, 7);
+    /// assert_eq!(
+    ///     (sketch.entries(), sketch.asked(), sketch.row_width(), sketch.sample_period()),
+    ///     (fresh.entries(), fresh.asked(), fresh.row_width(), fresh.sample_period()),
+    /// );
+    /// assert!(sketch.estimate(42) >= 5, "the fold never lowers an estimate");
+    /// ```
+    pub fn shrink_to(&mut self, entries: u64) -> bool {
+        let asked = entries.clamp(1, 1 << 40);
+        if asked >= self.asked() {
+            return false;
+        }
+        let target = entries.clamp(64, 1 << 40).next_power_of_two();
+        while self.entries > target {
+            if words_for(self.entries / 2) < words_for(self.entries) {
+                let half = self.blocks.len() / 2;
+                let (low, high) = self.blocks.split_at_mut(half);
+                for (a, b) in low.iter_mut().zip(high.iter()) {
+                    for (x, y) in a.0.iter_mut().zip(b.0) {
+                        *x = nibble_max(*x, y);
+                    }
+                }
+                self.blocks.truncate(half);
+            }
+            let half = self.doorkeeper.len() / 2;
+            let (low, high) = self.doorkeeper.split_at_mut(half);
+            for (a, b) in low.iter_mut().zip(high.iter()) {
+                *a |= b;
+            }
+            self.doorkeeper.truncate(half);
+            self.block_mask = self.blocks.len() as u64 - 1;
+            self.door_mask = (self.doorkeeper.len() as u64).saturating_sub(1);
+            self.entries /= 2;
+        }
+        self.blocks.shrink_to_fit();
+        self.doorkeeper.shrink_to_fit();
+        debug_assert_eq!(self.blocks.len() as u64 * 8, words_for(self.entries));
+        self.period = asked * SAMPLES_PER_ENTRY;
+        if self.samples < self.period {
+            return false;
+        }
+        self.reset();
+        self.samples = self.samples.min(self.period / 2);
+        true
     }
 
     /// Forgets everything (counters, doorkeeper and samples).
@@ -624,6 +730,157 @@ mod tests {
             let after: Vec<u32> = hs.iter().map(|&h| s.estimate(h)).collect();
             assert_eq!(before, after, "grown to {entries}");
         }
+    }
+
+    /// Every counter of `word`, lowest first.
+    fn nibbles(word: u64) -> impl Iterator<Item = u64> {
+        (0..16).map(move |c| (word >> (4 * c)) & 0xf)
+    }
+
+    #[test]
+    fn nibble_max_is_the_max_of_each_counter() {
+        let words: Vec<u64> = keys(2000, 4)
+            .chain([0, u64::MAX, RESET_MASK, ONE_MASK, 0x0123_4567_89ab_cdef])
+            .collect();
+        for pair in words.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            for (a, b) in [(a, b), (b, a), (a, a)] {
+                let want = nibbles(a).zip(nibbles(b)).map(|(x, y)| x.max(y));
+                assert!(nibbles(nibble_max(a, b)).eq(want), "{a:x} {b:x}");
+            }
+        }
+    }
+
+    /// A sketch of `entries`, with a doorkeeper or not, whose counters hold 3 to 9
+    /// adds of each of 20,000 keys (not counted as samples: no aging).
+    fn filled(entries: u64, doorkeeper: bool) -> (FrequencySketch, Vec<u64>) {
+        let mut s = FrequencySketch::new(entries, 5);
+        if doorkeeper {
+            s = s.with_doorkeeper();
+        }
+        let hs: Vec<u64> = keys(20_000, 6).collect();
+        for (n, &h) in hs.iter().enumerate() {
+            for _ in 0..3 + n % 7 {
+                s.add(h, 1);
+            }
+        }
+        assert_eq!((s.samples(), s.resets()), (0, 0));
+        (s, hs)
+    }
+
+    #[test]
+    fn shrinking_never_lowers_an_estimate() {
+        for doorkeeper in [false, true] {
+            for (from, to) in [
+                (100_000, 1_000),
+                (20_000, 8_000),
+                (4_096, 64),
+                (1 << 20, 100),
+            ] {
+                let (mut s, hs) = filled(from, doorkeeper);
+                // The keys counted, and as many never counted (their estimates come
+                // from collisions, and must not fall either).
+                let probes: Vec<u64> = hs.iter().copied().chain(keys(20_000, 77)).collect();
+                let before: Vec<u32> = probes.iter().map(|&h| s.estimate(h)).collect();
+                assert!(!s.shrink_to(to), "no samples: no aging");
+                for (&h, &b) in probes.iter().zip(&before) {
+                    let e = s.estimate(h);
+                    assert!(e >= b, "{from} -> {to}: key {h:x} fell from {b} to {e}");
+                }
+                for (n, &h) in hs.iter().enumerate() {
+                    let t = 3 + n as u32 % 7;
+                    assert!(s.estimate(h) >= t, "{from} -> {to}: key {h:x} below {t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shrinking_sizes_the_sketch_as_new_would() {
+        for doorkeeper in [false, true] {
+            for (from, to) in [
+                (1 << 20, 1_000),
+                (1 << 20, 16_384),
+                (100_000, 10_000),
+                (40_000, 9_000),
+                (16_384, 8_192),
+                (8_192, 2_000),
+                (1_000, 1),
+                (5_000, 4_000),
+            ] {
+                let (mut s, _) = filled(from, doorkeeper);
+                s.shrink_to(to);
+                let mut fresh = FrequencySketch::new(to, 5);
+                if doorkeeper {
+                    fresh = fresh.with_doorkeeper();
+                }
+                assert_eq!(s.blocks.len(), fresh.blocks.len(), "{from} -> {to}");
+                assert_eq!(s.blocks.capacity(), fresh.blocks.len(), "{from} -> {to}");
+                assert_eq!(s.doorkeeper.len(), fresh.doorkeeper.len(), "{from} -> {to}");
+                assert_eq!(
+                    (s.entries(), s.asked(), s.sample_period(), s.row_width()),
+                    (
+                        fresh.entries(),
+                        fresh.asked(),
+                        fresh.sample_period(),
+                        fresh.row_width()
+                    ),
+                    "{from} -> {to}"
+                );
+                assert_eq!(
+                    (s.block_mask, s.door_mask),
+                    (fresh.block_mask, fresh.door_mask)
+                );
+            }
+        }
+        // Never grows, and a larger or equal size changes nothing.
+        let (mut s, hs) = filled(1_000, false);
+        let before: Vec<u32> = hs.iter().map(|&h| s.estimate(h)).collect();
+        for to in [1_000, 5_000] {
+            assert!(!s.shrink_to(to));
+            assert_eq!(
+                (s.asked(), s.entries(), s.blocks.len()),
+                (1_000, 1_024, 512)
+            );
+        }
+        assert!(hs.iter().map(|&h| s.estimate(h)).eq(before));
+    }
+
+    #[test]
+    fn a_fold_merges_each_block_with_its_twin() {
+        let (mut s, _) = filled(2_048, false);
+        let before = s.blocks.clone();
+        let half = before.len() / 2;
+        s.shrink_to(1_024);
+        assert_eq!(s.blocks.len(), half);
+        for (i, block) in s.blocks.iter().enumerate() {
+            for w in 0..8 {
+                let (a, b) = (before[i].0[w], before[i + half].0[w]);
+                let want = nibbles(a).zip(nibbles(b)).map(|(x, y)| x.max(y));
+                assert!(nibbles(block.0[w]).eq(want), "block {i} word {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn shrinking_past_the_samples_ages_once() {
+        let mut s = FrequencySketch::new(100_000, 2);
+        for _ in 0..15 {
+            s.increment(42);
+        }
+        s.sample_many(30_000);
+        let samples = s.samples();
+        // The new period (10,000) is not reached: no aging.
+        let mut kept = s.clone();
+        assert!(!kept.shrink_to(5_000));
+        assert_eq!((kept.samples(), kept.resets()), (samples, 0));
+        assert_eq!(kept.estimate(42), 15);
+        // It is: the sketch ages once, and keeps at most half the new period.
+        assert!(s.shrink_to(1_000));
+        assert_eq!(s.resets(), 1);
+        assert!(s.samples() <= s.sample_period() / 2);
+        assert_eq!(s.estimate(42), 7);
+        assert_eq!(s.samples_to_aging(), s.sample_period() - s.samples());
     }
 
     #[test]
