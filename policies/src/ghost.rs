@@ -28,8 +28,9 @@
 //!
 //! When the bound outgrows the slots, the buckets grow, to the bound or by a quarter,
 //! whichever is more (so a bound that creeps up one entry at a time costs amortized
-//! O(1)), re-adding the fingerprints oldest first; they never shrink (a smaller bound
-//! keeps the slots it has).
+//! O(1)), re-adding the fingerprints oldest first; a smaller bound keeps the slots it
+//! has. Only an explicit `shrink_to` (an order shrunk by a large factor) gives slots
+//! back, re-adding what fits the same way.
 //!
 //! # Two sets in one line
 //!
@@ -132,6 +133,24 @@ impl<B: Bucket> Ghost<B> {
             .div_ceil(WAYS)
             .max(1)
             .max(self.buckets.len() + self.buckets.len() / 4);
+        self.rebuild(want);
+    }
+
+    /// Shrinks to `bound` fingerprints per set (rounded up to a whole bucket, as a
+    /// ghost first given that bound has), if it holds more slots than that; keeps
+    /// what fits. Buckets are re-filled oldest first as when growing, so each new
+    /// bucket keeps the newest of the fingerprints that fall in it by their age in
+    /// their old buckets (forgetting stays per bucket, so this is approximate).
+    /// O(old slots), for a rare event (an order shrunk by a large factor).
+    pub(crate) fn shrink_to(&mut self, bound: usize) {
+        let want = bound.div_ceil(WAYS).max(1);
+        if want < self.buckets.len() {
+            self.rebuild(want);
+        }
+    }
+
+    /// Moves the fingerprints into `want` new buckets, oldest first.
+    fn rebuild(&mut self, want: usize) {
         let old = std::mem::replace(&mut self.buckets, vec![B::default(); want]);
         // Oldest first, so that each bucket ends up newest first again.
         for set in 0..B::SETS {
@@ -286,6 +305,52 @@ mod tests {
             ghost.set_bound(bound);
             assert_eq!(ghost.slots(), slots, "bound {bound}");
         }
+    }
+
+    /// `shrink_to` gives slots back (to what a ghost first given that bound has) and
+    /// keeps what fits: against the bucket model, a ghost of 1,000 shrunk to 100
+    /// remembers, in each new bucket, the newest of the fingerprints that land there
+    /// by their age in their old buckets; a larger bound changes nothing.
+    #[test]
+    fn shrinking_keeps_what_fits() {
+        let mut ghost: Ghost = Ghost::default();
+        ghost.set_bound(1000);
+        let fps: Vec<u32> = (1..=3000u32).map(|x| x.wrapping_mul(0x9E37_79B1)).collect();
+        for &fp in &fps {
+            ghost.insert(fp);
+        }
+        let old = ghost.buckets.clone();
+        ghost.shrink_to(5000);
+        assert_eq!(ghost.slots(), 1000);
+        ghost.shrink_to(100);
+        let mut fresh: Ghost = Ghost::default();
+        fresh.set_bound(100);
+        assert_eq!(ghost.slots(), fresh.slots());
+        assert_eq!(ghost.buckets.capacity(), ghost.buckets.len());
+        ghost.validate().unwrap();
+        // The model: re-add oldest first into the new buckets.
+        let n = ghost.buckets.len();
+        let mut model: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for age in (0..WAYS).rev() {
+            for b in &old {
+                let fp = b.0[age];
+                if fp != 0 {
+                    let m = &mut model[((u64::from(fp) * n as u64) >> 32) as usize];
+                    m.insert(0, fp);
+                    m.truncate(WAYS);
+                }
+            }
+        }
+        let got: Vec<Vec<u32>> = ghost
+            .buckets
+            .iter()
+            .map(|b| b.0.iter().copied().filter(|&fp| fp != 0).collect())
+            .collect();
+        assert_eq!(got, model);
+        // Full (3,000 went in), and all of it was remembered before.
+        assert_eq!(got.iter().map(Vec::len).sum::<usize>(), fresh.slots());
+        let remembered = fps.iter().filter(|&&fp| ghost.contains(fp)).count();
+        assert_eq!(remembered, fresh.slots());
     }
 
     /// A bucket forgets its oldest fingerprint first.
