@@ -17,8 +17,8 @@
 //!   waits in the entry's node (4 bits) and reaches the counters 16 at a time, or when
 //!   the entry leaves; an entry's popularity is the sketch's estimate plus what its
 //!   node holds. So 15 hits in 16 touch no sketch memory, and a common hit is a tag
-//!   add, one test, a list move and a decrement: 1.4x the instructions of an `Lru` hit
-//!   (175 against 125 per hit, and 1.25x its LL read misses, on 2026-12-06: `COLUMN=2
+//!   add, one test, a list move and a decrement: 1.3x the instructions of an `Lru` hit
+//!   (175 against 131 per hit, and 1.17x its LL read misses, on 2026-12-07: `COLUMN=2
 //!   benches/compare/cachegrind.sh 0 2`; the sketch's block is a cache miss of its
 //!   own), and 1.2x to 1.5x its time (`get_hit` of `cargo bench --bench policies`, at
 //!   1,000 and 100,000 entries).
