@@ -67,6 +67,38 @@
 //!   predicate runs under no lock. A search is therefore not an atomic snapshot while
 //!   other threads write: each entry it returns was live, with that value and vector,
 //!   when its shard was scanned.
+//! - **A row is returned only for its own entry**: a search takes a row's value only if
+//!   the entry under the row's key points back at that row; any other row is skipped
+//!   (in every build, never a panic under the lock) and reported by
+//!   [`SemanticCache::validate`].
+//!
+//! # Panic safety
+//!
+//! A panic in user code leaves every shard consistent (entries and rows one to one),
+//! and the shard lock is released as the panic goes on. Where user code runs under a
+//! shard lock:
+//!
+//! - **The weigher, the key's `Eq` and `Hash`, a policy of one's own**, in a write
+//!   ([`SemanticCache::insert_semantic_with`], [`SemanticCache::insert`]): the policy may
+//!   already have pushed entries out (reclaimed expired ones, evicted, replaced, or
+//!   shrunk for the reserve) when it calls them. A semantic write has also already
+//!   added the row of its own entry (the entry must name its row). The write runs
+//!   under `catch_unwind`: on a panic, the row of the new entry and the rows of what was
+//!   pushed out are removed, those entries are counted in the statistics, and the panic
+//!   is resumed. (A policy that panics *after* taking the new entry has broken its own
+//!   invariants; [`Policy::validate`] reports that.)
+//! - **The key's `Eq`** in a removal, a search's liveness and value look-ups, and
+//!   `validate`: each runs before the only change (or changes nothing).
+//! - **The key's and value's `Clone`** in a search: on copies, into the search's own
+//!   list; the shard is only read.
+//! - **`Drop`** of values: after the lock is released (what a write pushes out, a
+//!   removal's value). A key's `Drop` runs
+//!   under the lock when its row is removed, once the slab is consistent again; a key
+//!   whose `Drop` panics while a write removes *several* rows leaves the later rows as
+//!   rows without entries, which searches skip and `validate` reports.
+//! - **The clock** (`Clock::now_nanos`): read by the policy before it changes anything.
+//! - **The key's `Hash`** for routing: before the lock is taken.
+//! - **A search predicate** runs under no lock.
 //!
 //! # Scores
 //!
@@ -99,11 +131,12 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
 use polycache_policies::{
-    Clock, ConfigError, Evictions, InsertError, Lru, Policy, SystemClock, UnitWeigher,
+    Clock, ConfigError, Evicted, Evictions, InsertError, Lru, Policy, SystemClock, UnitWeigher,
 };
 
 use self::query_cache::{Answer, QueryCache, QueryKey};
@@ -722,7 +755,7 @@ where
     }
 
     /// Removes the rows of entries that left, in the same critical section.
-    fn unlink(&self, slabs: &mut Slabs<K>, out: &Evictions<K, Stored<V>>) {
+    fn unlink(&self, slabs: &mut Slabs<K>, out: &[Evicted<K, Stored<V>>]) {
         if out.iter().all(|e| e.value.sem.is_none()) {
             return;
         }
@@ -732,6 +765,36 @@ where
                 && let Some(stripe) = slabs.remove(at, dim)
             {
                 self.bump(stripe);
+            }
+        }
+    }
+
+    /// Runs `write` on a locked shard: a write to the policy, which runs user code (the
+    /// weigher, the key's `Eq`, a policy of one's own) after it may already have pushed
+    /// entries out into `out`. If `write` unwinds, the shard is made consistent before
+    /// the panic goes on: the rows of the entries it pushed out are removed (and those
+    /// entries counted, as a returning write counts them), and so is `pushed`, the row
+    /// added beforehand for the entry being written, which the policy did not take.
+    fn unwind_safe<R>(
+        &self,
+        s: &mut Shard<P, Slabs<K>>,
+        out: &mut Evictions<K, Stored<V>>,
+        pushed: Option<SemRef>,
+        write: impl FnOnce(&mut Shard<P, Slabs<K>>, &mut Evictions<K, Stored<V>>) -> R,
+    ) -> R {
+        let before = out.len();
+        match catch_unwind(AssertUnwindSafe(|| write(s, out))) {
+            Ok(r) => r,
+            Err(panic) => {
+                if let Some(at) = pushed {
+                    let dim = self.inner.dim.load(Ordering::Acquire);
+                    if let Some(stripe) = s.extra.remove(at, dim) {
+                        self.bump(stripe);
+                    }
+                }
+                s.stats.count_evictions(&out[before..]);
+                self.unlink(&mut s.extra, &out[before..]);
+                resume_unwind(panic)
             }
         }
     }
@@ -809,12 +872,18 @@ where
         // What leaves is dropped with `out`, after the lock is released.
         let mut out = Evictions::new();
         sharded.with_shard(hash, |s| {
+            // The row goes in first (the entry must say where it is); if the policy
+            // refuses the entry or unwinds, the row comes out again before the lock is
+            // released.
             let at = s.extra.push(opts.scope, stripe, &unit, row);
             let stored = Stored {
                 value,
                 sem: Some(at),
             };
-            match insert_counted(s, hash, key, stored, opts.ttl, &mut out) {
+            let inserted = self.unwind_safe(s, &mut out, Some(at), |s, out| {
+                insert_counted(s, hash, key, stored, opts.ttl, out)
+            });
+            match inserted {
                 Ok(()) => {
                     self.unlink(&mut s.extra, &out);
                     self.bump(stripe);
@@ -838,7 +907,9 @@ where
         // What leaves is dropped with `out`, after the lock is released.
         let mut out = Evictions::new();
         sharded.with_shard(hash, |s| {
-            let inserted = insert_counted(s, hash, key, stored, ttl, &mut out);
+            let inserted = self.unwind_safe(s, &mut out, None, |s, out| {
+                insert_counted(s, hash, key, stored, ttl, out)
+            });
             // Also on `Err`: see `insert_semantic`.
             self.unlink(&mut s.extra, &out);
             inserted.map_err(insert_error)
@@ -979,13 +1050,16 @@ where
     pub fn clear(&self) {
         let sharded = &self.inner.sharded;
         for i in 0..sharded.shard_count() {
-            sharded.with_shard_at(i, |s| {
+            // The rows (their keys) are dropped after the lock is released.
+            let rows = sharded.with_shard_at(i, |s| {
                 s.policy.clear();
-                s.extra.clear();
+                let rows = s.extra.take();
                 for stripe in 0..STRIPES {
                     self.bump(stripe);
                 }
+                rows
             });
+            drop(rows);
         }
         if let Some(qc) = &self.inner.query_cache {
             qc.lock().clear();
@@ -1280,7 +1354,11 @@ where
                     let Some(stored) = policy.peek_hashed(row.hash, &row.key) else {
                         continue;
                     };
-                    debug_assert_eq!(stored.sem, Some(SemRef { scope, id: row.id }));
+                    if stored.sem != Some(SemRef { scope, id: row.id }) {
+                        // Not this entry's row (an invariant broken, which `validate`
+                        // reports): its vector does not describe this value.
+                        continue;
+                    }
                     top.push(Cand {
                         seq: row.seq,
                         deadline: deadline_of(now, ttl),
@@ -1369,14 +1447,18 @@ where
                         continue;
                     }
                     let row = &slab.rows[r];
-                    if policy.ttl_hashed(row.hash, &row.key).is_none() {
+                    let at = SemRef { scope, id: row.id };
+                    if policy.ttl_hashed(row.hash, &row.key).is_none()
+                        || policy.peek_hashed(row.hash, &row.key).map(|s| s.sem) != Some(Some(at))
+                    {
+                        // Expired, or not this entry's row (see `search`).
                         continue;
                     }
                     pending.push(Pending {
                         score: thr.report(raw),
                         seq: row.seq,
                         shard,
-                        at: SemRef { scope, id: row.id },
+                        at,
                         metadata: row.meta.clone(),
                     });
                 }
@@ -1400,6 +1482,9 @@ where
                     return None; // replaced since the scan
                 }
                 policy.ttl_hashed(row.hash, &row.key)?;
+                if policy.peek_hashed(row.hash, &row.key)?.sem != Some(p.at) {
+                    return None; // not this entry's row (see `search`)
+                }
                 let stored = policy.get_hashed(row.hash, &row.key)?;
                 Some(SemanticHit {
                     key: row.key.clone(),

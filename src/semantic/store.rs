@@ -110,9 +110,11 @@ impl<K> Slab<K> {
             self.slots[moved as usize] = r as u32;
         }
         self.vectors.truncate(last * dim);
-        self.rows.swap_remove(r);
+        let gone = self.rows.swap_remove(r);
         self.slots[id as usize] = FREE;
         self.free.push(id);
+        // The key's `Drop` is user code: it runs once the slab is consistent again.
+        drop(gone);
         true
     }
 
@@ -241,9 +243,11 @@ impl<K> Slabs<K> {
         Some(stripe)
     }
 
-    /// Forgets every row.
-    pub(crate) fn clear(&mut self) {
-        *self = Self::default();
+    /// Forgets every row; returns them, for the caller to drop after the shard lock is
+    /// released (the keys' `Drop` is user code).
+    #[must_use]
+    pub(crate) fn take(&mut self) -> Self {
+        std::mem::take(self)
     }
 
     /// Every slab in use.
