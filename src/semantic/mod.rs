@@ -92,7 +92,7 @@
 //! - **The key's and value's `Clone`** in a search: on copies, into the search's own
 //!   list; the shard is only read.
 //! - **`Drop`** of values: after the lock is released (what a write pushes out, a
-//!   removal's value). A key's `Drop` runs
+//!   removal's value, [`SemanticCache::clear`]'s entries and rows). A key's `Drop` runs
 //!   under the lock when its row is removed, once the slab is consistent again; a key
 //!   whose `Drop` panics while a write removes *several* rows leaves the later rows as
 //!   rows without entries, which searches skip and `validate` reports.
@@ -964,6 +964,71 @@ where
         self.inner.sharded.get_with(key, |s| s.value.clone())
     }
 
+    /// A clone of the value of `key`, if live, without recording the access (no effect
+    /// on the eviction order or the statistics).
+    ///
+    /// ```
+    /// # use polycache::semantic::SemanticCache;
+    /// let cache = SemanticCache::<u8, u8>::builder(2).shards(1).build().unwrap();
+    /// cache.insert(1, 1).unwrap();
+    /// cache.insert(2, 2).unwrap();
+    /// assert_eq!(cache.peek(&1), Some(1)); // 1 stays least recent
+    /// cache.insert(3, 3).unwrap();
+    /// assert_eq!(cache.peek(&1), None);
+    /// ```
+    pub fn peek<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner.sharded.peek_with(key, |s| s.value.clone())
+    }
+
+    /// Whether a live entry for `key` is stored, with an embedding or not (without
+    /// recording an access).
+    ///
+    /// ```
+    /// # use polycache::semantic::SemanticCache;
+    /// let cache = SemanticCache::<u8, u8>::builder(8).build().unwrap();
+    /// cache.insert(1, 1).unwrap();
+    /// assert!(cache.contains_key(&1));
+    /// assert!(!cache.contains_key(&2));
+    /// ```
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner.sharded.peek_with(key, |_| ()).is_some()
+    }
+
+    /// The time `key` has left: `None` if absent or expired, `Some(None)` if it has no
+    /// deadline.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use polycache::ManualClock;
+    /// # use polycache::semantic::{Insert, SemanticCache};
+    /// let clock = ManualClock::new();
+    /// let cache = SemanticCache::<u8, u8>::builder(8).clock(clock.clone()).build().unwrap();
+    /// cache.insert(1, 1).unwrap();
+    /// let opts = Insert::new().ttl(Duration::from_secs(10));
+    /// cache.insert_semantic_with(2, 2, &[1.0], &opts).unwrap();
+    /// clock.advance(Duration::from_secs(4));
+    /// assert_eq!(cache.ttl(&1), Some(None));
+    /// assert!(cache.ttl(&2).unwrap().unwrap() <= Duration::from_secs(6));
+    /// assert_eq!(cache.ttl(&3), None);
+    /// ```
+    pub fn ttl<Q>(&self, key: &Q) -> Option<Option<Duration>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let sharded = &self.inner.sharded;
+        let hash = sharded.selector().hash(key);
+        sharded.read_shard(hash, |s| s.policy.ttl_hashed(hash, key))
+    }
+
     /// Whether `key` is live and has an embedding.
     ///
     /// ```
@@ -1011,7 +1076,8 @@ where
         (gone.cause == crate::EvictionCause::Removed).then_some(gone.value.value)
     }
 
-    /// Reclaims every expired entry now (they are never returned either way).
+    /// Reclaims every expired entry now (they are never returned either way); each is
+    /// counted as `expired` in [`SemanticCache::stats`].
     ///
     /// ```
     /// # use std::time::Duration;
@@ -1029,8 +1095,11 @@ where
     pub fn purge_expired(&self) {
         let sharded = &self.inner.sharded;
         for i in 0..sharded.shard_count() {
+            // Not `Sharded::purge_expired`: its sink runs after the lock is released, and
+            // the rows must go in the same critical section as their entries.
             let out = sharded.with_shard_at(i, |s| {
                 let out = s.policy.purge_expired();
+                s.stats.count_evictions(&out);
                 self.unlink(&mut s.extra, &out);
                 out
             });
@@ -1038,7 +1107,9 @@ where
         }
     }
 
-    /// Removes everything (the dimension stays fixed).
+    /// Removes everything (the dimension stays fixed). Counted in [`SemanticCache::stats`]
+    /// as [`Cache::clear`](crate::Cache::clear) counts: expired entries as `expired`,
+    /// the others as `removed`.
     ///
     /// ```
     /// # use polycache::semantic::SemanticCache;
@@ -1046,20 +1117,23 @@ where
     /// cache.insert_semantic(1, 1, &[1.0]).unwrap();
     /// cache.clear();
     /// assert!(cache.is_empty());
+    /// assert_eq!(cache.stats().removed, 1);
     /// ```
     pub fn clear(&self) {
         let sharded = &self.inner.sharded;
         for i in 0..sharded.shard_count() {
-            // The rows (their keys) are dropped after the lock is released.
-            let rows = sharded.with_shard_at(i, |s| {
-                s.policy.clear();
+            // Not `Sharded::clear`: the rows must go in the same critical section as
+            // their entries. Entries and rows are dropped after the lock is released.
+            let gone = sharded.with_shard_at(i, |s| {
+                let out = s.policy.retain(|_, _| false);
+                s.stats.count_evictions(&out);
                 let rows = s.extra.take();
                 for stripe in 0..STRIPES {
                     self.bump(stripe);
                 }
-                rows
+                (out, rows)
             });
-            drop(rows);
+            drop(gone);
         }
         if let Some(qc) = &self.inner.query_cache {
             qc.lock().clear();
@@ -1153,6 +1227,24 @@ where
     /// ```
     pub fn set_query_cache_enabled(&self, on: bool) {
         self.inner.query_cache_on.store(on, Ordering::Relaxed);
+    }
+
+    /// The hit, miss, insert and eviction counters, summed shard by shard (see
+    /// [`CacheStats`](crate::CacheStats)). Hits and misses count key look-ups
+    /// ([`SemanticCache::get`]); searches are not counted here (see
+    /// [`SemanticCache::query_cache_stats`]).
+    ///
+    /// ```
+    /// # use polycache::semantic::SemanticCache;
+    /// let cache = SemanticCache::<u8, u8>::builder(1).build().unwrap();
+    /// cache.insert_semantic(1, 1, &[1.0]).unwrap();
+    /// cache.insert(2, 2).unwrap();
+    /// assert_eq!(cache.get(&1), None);
+    /// let s = cache.stats();
+    /// assert_eq!((s.inserts, s.evicted, s.misses), (2, 1, 1));
+    /// ```
+    pub fn stats(&self) -> crate::CacheStats {
+        self.inner.sharded.stats()
     }
 
     /// Hits and misses of the query cache.
