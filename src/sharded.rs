@@ -693,7 +693,9 @@ where
         sum.min(self.capacity)
     }
 
-    /// Removes everything, shard by shard, without reporting.
+    /// Removes everything, shard by shard. Each entry is counted in the stats (as
+    /// removed, or expired if its deadline had passed) and dropped after its shard's
+    /// lock is released; use [`Sharded::retain`] to see them.
     ///
     /// ```
     /// # use polycache::{Lru, ShardSelector, Sharded};
@@ -704,15 +706,7 @@ where
     /// assert!(s.is_empty());
     /// ```
     pub fn clear(&self) {
-        for i in 0..self.shards.len() {
-            // Values are dropped after the lock is released.
-            let old = self.with_shard_at(i, |s| {
-                let keep_nothing = s.policy.retain(|_, _| false);
-                s.stats.count_evictions(&keep_nothing);
-                keep_nothing
-            });
-            drop(old);
-        }
+        self.retain(|_, _| false, drop);
     }
 
     /// Keeps only the entries for which `keep` returns `true`, shard by shard; `sink`
