@@ -39,13 +39,19 @@
 //!
 //! # Panic safety
 //!
-//! User code runs in four places: `Hash`/`Eq` of the key, the weigher, the closure
-//! of `retain`, and the `write` of `overwrite_hashed`. The weigher and the clock run
-//! before anything is changed, except in `overwrite_hashed`, where the weigher weighs
-//! what `write` wrote: if either panics there, the entry holds what was written with
-//! its old weight and TTL (the stored weights still sum to the total). `Hash`/`Eq`
-//! run only in table probes, before or between whole steps. `retain`'s closure runs
-//! between whole removals. A panic in any of them leaves every invariant intact.
+//! User code runs in five places: `Hash`/`Eq` of the key, the weigher, the closure
+//! of `retain`, the `write` of `overwrite_hashed`, and an order's own code on a key
+//! (`Prefix`'s [`GroupRule`](crate::GroupRule)), which runs in
+//! [`Order::before_insert`], never in [`Order::on_insert`]. The weigher, the clock and
+//! `before_insert` run before anything is changed, so a panic in them leaves the cache
+//! as it was; except in `overwrite_hashed`, where the weigher weighs what `write`
+//! wrote and `before_insert` runs (if the entry got heavier than the room left) after
+//! it: if any of them panics there, the entry holds what was written with its old
+//! weight and TTL (the stored weights still sum to the total). An insert that replaces
+//! a value and must re-add the entry ran `before_insert` before the value was replaced.
+//! `Hash`/`Eq` run only in table probes, before or between whole steps. `retain`'s
+//! closure runs between whole removals. A panic in any of them leaves every invariant
+//! intact.
 
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
@@ -191,6 +197,19 @@ pub trait Order<K, V> {
     /// [`Order::on_remove`] and the node keeps what it held (links unlinked): the
     /// order must set every field it reads.
     fn on_insert(&mut self, slots: &mut Slots<'_, K, V, Self::Node>, i: u32, hash: u64);
+
+    /// An entry for `key` is about to be added: the core calls this before every
+    /// [`Order::on_insert`], for the same key, and before it changes anything (on an
+    /// insert, before any reclamation or eviction; on a rewrite that re-adds the entry,
+    /// before its weight changes). An order that runs user code on the key (`Prefix`'s
+    /// [`GroupRule`](crate::GroupRule)) runs it here and keeps the answer for
+    /// `on_insert`, so that a panic in that code leaves the cache as it was. It may
+    /// also be called for an insert that turns out to add nothing (a replace that fits
+    /// in place). Nothing by default.
+    #[inline]
+    fn before_insert(&mut self, key: &K) {
+        let _ = key;
+    }
 
     /// Entry `i` was read (or written again) and is live.
     fn on_access(&mut self, slots: &mut Slots<'_, K, V, Self::Node>, i: u32, hash: u64);
@@ -626,6 +645,10 @@ where
     /// Finishes a replacement of entry `i`'s value, which is already written: its new
     /// `weight` (at most the capacity), its `deadline` (0: none), and the access. If it
     /// got heavier than the room left, others are evicted into `out`.
+    ///
+    /// `prepared`: [`Order::before_insert`] already ran for this key in this call; if
+    /// not, and the entry must be re-added, it runs here before anything changes.
+    #[allow(clippy::too_many_arguments)]
     fn rewritten(
         &mut self,
         i: Idx,
@@ -633,14 +656,19 @@ where
         weight: u64,
         deadline: u64,
         now_nanos: u64,
+        prepared: bool,
         out: &mut Evictions<K, V>,
     ) {
         let old_weight = weight_in(&self.weights, i);
+        let heavier = self.weight - old_weight + weight > self.capacity;
+        if heavier && !prepared {
+            self.order.before_insert(&self.entries[i as usize].key);
+        }
         self.weight = self.weight - old_weight + weight;
         if !W::UNIT {
             self.weights[i as usize] = weight as u32;
         }
-        if self.weight > self.capacity {
+        if heavier {
             // Heavier than before: take it out of the order and the wheel while
             // others make room, so it cannot be its own victim; it comes back as a
             // new entry.
@@ -716,7 +744,7 @@ where
                 cause: EvictionCause::Capacity,
             });
         } else {
-            self.rewritten(i, hash, weight, 0, 0, out);
+            self.rewritten(i, hash, weight, 0, 0, false, out);
         }
         true
     }
@@ -822,7 +850,9 @@ where
             _ => 0,
         };
         // Nothing has changed so far: every refusal above leaves the cache (and `out`)
-        // as it was.
+        // as it was. The order's own code on the key (`Prefix`'s group rule) runs now,
+        // while a panic in it still leaves the cache as it was.
+        self.order.before_insert(&key);
         if let Some(now) = now {
             self.reclaim(tick_of(now), out);
         }
@@ -833,7 +863,7 @@ where
                 value: old,
                 cause: EvictionCause::Replaced,
             });
-            self.rewritten(i, hash, weight, deadline, now.unwrap_or(0), out);
+            self.rewritten(i, hash, weight, deadline, now.unwrap_or(0), true, out);
             return Ok(());
         }
         let entry = Entry {

@@ -134,6 +134,10 @@ pub struct PrefixOrder {
     recency: List,
     /// The group being evicted, or `NIL`.
     evicting: Idx,
+    /// The prefix length the rule gave for the key of the coming
+    /// [`Order::on_insert`], computed by [`Order::before_insert`] before the core
+    /// changed anything (so that a panicking rule leaves the cache as it was).
+    pending: Option<usize>,
 }
 
 impl Default for PrefixOrder {
@@ -166,6 +170,7 @@ impl PrefixOrder {
             free: Vec::new(),
             recency: List::new(),
             evicting: NIL,
+            pending: None,
         }
     }
 
@@ -250,8 +255,23 @@ impl PrefixOrder {
 impl<K: AsRef<[u8]>, V> Order<K, V> for PrefixOrder {
     type Node = PrefixNode;
 
+    /// Runs the rule on `key`, for the [`Order::on_insert`] that follows.
+    #[inline]
+    fn before_insert(&mut self, key: &K) {
+        let key = key.as_ref();
+        self.pending = Some((self.rule)(key).min(key.len()));
+    }
+
     fn on_insert(&mut self, slots: &mut Slots<'_, K, V, PrefixNode>, i: u32, _: u64) {
-        let g = self.find_or_create(group_of(self.rule, slots.key(i).as_ref()));
+        let key = slots.key(i).as_ref();
+        let len = match self.pending.take() {
+            Some(len) => len.min(key.len()),
+            None => {
+                debug_assert!(false, "on_insert without before_insert");
+                (self.rule)(key).min(key.len())
+            }
+        };
+        let g = self.find_or_create(&key[..len]);
         self.groups[g as usize].members.push_back(slots.entries, i);
         slots.node_mut(i).group = g;
         self.recency.move_to_back(&mut self.groups, g);
