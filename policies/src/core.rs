@@ -488,13 +488,39 @@ where
         self.order.on_remove(&mut slots!(self), i);
         self.timers.unset(i);
         let hash = self.hasher.hash_one(&self.entries[i as usize].key);
-        match self.table.find_entry(hash, |&j| j == i) {
+        let found = match self.table.find_entry(hash, |&j| j == i) {
             Ok(slot) => {
                 slot.remove();
+                true
             }
-            Err(_) => debug_assert!(false, "entry {i} missing from the table"),
+            Err(_) => false,
+        };
+        if !found {
+            self.unlink_stray(i);
         }
         self.weight -= weight_in(&self.weights, i);
+    }
+
+    /// Takes index `i` out of the table after the probe by its key's hash missed it:
+    /// the entry was stored under a wrong hash (a `*_hashed` caller broke the
+    /// contract). A scan of the whole table finds it, so that no stale index stays
+    /// behind. O(table size), and only on that path: the probe that missed is the one
+    /// every removal makes anyway.
+    #[cold]
+    #[inline(never)]
+    fn unlink_stray(&mut self, i: Idx) {
+        self.table.retain(|&mut j| j != i);
+    }
+
+    /// Renames index `from` to `to` in the table after the probe by its key's hash
+    /// missed it (stored under a wrong hash, as in [`Core::unlink_stray`]): a scan of
+    /// the whole table finds it.
+    #[cold]
+    #[inline(never)]
+    fn relocate_stray(&mut self, from: Idx, to: Idx) {
+        if let Some(slot) = self.table.iter_mut().find(|j| **j == from) {
+            *slot = to;
+        }
     }
 
     /// Removes entry `i` from every structure and returns it. `detached` is an entry
@@ -509,8 +535,9 @@ where
         self.timers.swap_remove(i);
         if i != last {
             let hash = self.hasher.hash_one(&self.entries[i as usize].key);
-            if let Some(slot) = self.table.find_mut(hash, |&j| j == last) {
-                *slot = i;
+            match self.table.find_mut(hash, |&j| j == last) {
+                Some(slot) => *slot = i,
+                None => self.relocate_stray(last, i),
             }
             if last != detached {
                 self.order.on_relocate(&mut slots!(self), last, i);

@@ -53,8 +53,12 @@ pub type Evictions<K, V> = SmallVec<[Evicted<K, V>; 2]>;
 ///   write, or by [`Policy::purge_expired`]; until then [`Policy::len`] still counts it.
 /// - The `*_hashed*` methods take the key's hash from a caller that already computed it
 ///   with [`Policy::hash`] (the sharded layer hashes once per operation). A hash that is
-///   not `self.hash(key)` makes the call miss or store a duplicate (which
-///   [`Policy::validate`] reports), but is memory safe and never panics.
+///   not `self.hash(key)` makes a look-up or removal miss; an insert under it stores an
+///   entry that look-ups by its key may not find (beside the key's own entry, if it has
+///   one), which [`Policy::validate`] reports until the entry leaves: it still counts
+///   towards the capacity and still leaves by eviction, expiry, [`Policy::retain`] or
+///   [`Policy::clear`]. It is memory safe, never panics, and every other entry stays
+///   as it was, reachable by its key.
 /// - Everything is amortized O(1) unless the policy's documentation says otherwise.
 pub trait Policy<K, V> {
     /// The hash this policy's table uses for `key`.
