@@ -22,7 +22,7 @@ fn main() {
     }
     // One group, one shard.
     let shards: Vec<usize> = (0..5)
-        .map(|i| map.route_key(format!("tenant:1:{i}").as_bytes()).shard)
+        .map(|i| map.route_key(format!("tenant:1:{i}").as_bytes()).shard())
         .collect();
     println!("tenant 1's keys live in shards {shards:?}");
 

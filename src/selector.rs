@@ -49,14 +49,47 @@ pub struct ShardSelector {
 
 /// Where a byte key lives: the hash its shard's policy uses, and the shard.
 ///
-/// Made by [`ShardSelector::route_bytes`]; a route is only meaningful for the key, and
-/// the selector (or a clone of it), that made it.
+/// Made only by [`ShardSelector::route_bytes`] (and the `route` methods built on it);
+/// a route is only meaningful for the key, and the selector (or a clone of it), that
+/// made it. Its parts are read-only ([`Route::hash`], [`Route::shard`]), so a route
+/// cannot be forged with a hash that is not its key's.
+///
+/// ```compile_fail
+/// // Not constructible outside the crate.
+/// let r = polycache::Route { hash: 42, shard: 0 };
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Route {
     /// The hash of the full key (the policy's table hash).
-    pub hash: u64,
+    pub(crate) hash: u64,
     /// The shard index.
-    pub shard: usize,
+    pub(crate) shard: usize,
+}
+
+impl Route {
+    /// The hash of the full key: the one its shard's policy uses in its table.
+    ///
+    /// ```
+    /// use polycache::ShardSelector;
+    /// let sel = ShardSelector::with_seed(8, 3).unwrap();
+    /// assert_eq!(sel.route_bytes(b"key").hash(), sel.hash(b"key".as_slice()));
+    /// ```
+    #[inline]
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// The shard index, in `0..shards()` of the selector that made the route.
+    ///
+    /// ```
+    /// use polycache::ShardSelector;
+    /// let sel = ShardSelector::with_seed(8, 3).unwrap();
+    /// assert!(sel.route_bytes(b"key").shard() < 8);
+    /// ```
+    #[inline]
+    pub fn shard(&self) -> usize {
+        self.shard
+    }
 }
 
 impl ShardSelector {
@@ -124,9 +157,9 @@ impl ShardSelector {
     /// let sel = ShardSelector::with_seed(64, 1).unwrap().grouped(default_group_len);
     /// let a = sel.route_bytes(b"tenant:7:a");
     /// let b = sel.route_bytes(b"tenant:7:b");
-    /// assert_eq!(a.shard, b.shard);
-    /// assert_eq!(a.shard, sel.shard_of_group(b"tenant:7:"));
-    /// assert_eq!(a.hash, sel.hash(b"tenant:7:a".as_slice())); // the full key's hash
+    /// assert_eq!(a.shard(), b.shard());
+    /// assert_eq!(a.shard(), sel.shard_of_group(b"tenant:7:"));
+    /// assert_eq!(a.hash(), sel.hash(b"tenant:7:a".as_slice())); // the full key's hash
     /// ```
     #[must_use]
     pub fn grouped(mut self, rule: GroupRule) -> Self {
@@ -152,8 +185,8 @@ impl ShardSelector {
     /// use polycache::ShardSelector;
     /// let sel = ShardSelector::with_seed(8, 3).unwrap();
     /// let r = sel.route_bytes(b"key");
-    /// assert_eq!(r.hash, sel.hash(b"key".as_slice()));
-    /// assert_eq!(r.shard, sel.shard_of(r.hash));
+    /// assert_eq!(r.hash(), sel.hash(b"key".as_slice()));
+    /// assert_eq!(r.shard(), sel.shard_of(r.hash()));
     /// ```
     #[inline]
     pub fn route_bytes(&self, key: &[u8]) -> Route {

@@ -941,7 +941,10 @@ where
         self.get_at(route.shard & self.mask(), route.hash, key, f)
     }
 
-    /// [`Sharded::insert`] for a routed byte key (the route must be `key`'s).
+    /// [`Sharded::insert`] for a routed byte key. The route must be `key`'s (from
+    /// [`Sharded::route`]): under another key's route the entry may be stored where
+    /// look-ups by its key do not find it, as the `Policy` contract says of a wrong
+    /// hash (memory safe, never a panic; `validate_routed` reports it).
     #[inline]
     pub fn insert_routed(
         &self,
@@ -955,7 +958,8 @@ where
         Ok(out)
     }
 
-    /// [`Sharded::insert_into`] for a routed byte key (the route must be `key`'s).
+    /// [`Sharded::insert_into`] for a routed byte key (the route must be `key`'s: see
+    /// [`Sharded::insert_routed`]).
     #[inline]
     pub fn insert_routed_into(
         &self,
@@ -970,7 +974,8 @@ where
         })
     }
 
-    /// [`Sharded::remove`] for a routed byte key.
+    /// [`Sharded::remove`] for a routed byte key. A route that is not `key`'s makes the
+    /// removal miss (memory safe, never a panic).
     pub fn remove_routed(&self, route: Route, key: &[u8]) -> Option<Evicted<K, V>> {
         self.with_shard_at(route.shard & self.mask(), |s| {
             let out = s.policy.remove_hashed(route.hash, key);
