@@ -236,7 +236,8 @@ impl<K, V, M> CacheBuilder<K, V, M> {
     }
 
     /// Every write without an explicit TTL ([`Cache::insert`],
-    /// [`Cache::get_or_insert_with`]) expires `ttl` after it.
+    /// [`Cache::get_or_insert_with`]) expires `ttl` after it. A zero `ttl` is refused
+    /// by [`CacheBuilder::build`] with [`BuildError::ZeroTtl`].
     ///
     /// ```
     /// use std::time::Duration;
@@ -305,8 +306,8 @@ impl<K, V, M> CacheBuilder<K, V, M> {
     ///
     /// [`BuildError::ZeroCapacity`], [`BuildError::ShardCount`] (zero or not a power of
     /// two), [`BuildError::TooManyShards`], [`BuildError::CapacityBelowShards`],
-    /// [`BuildError::TtlOverflow`] for a default TTL past the clock's range, or the
-    /// policy's own refusal.
+    /// [`BuildError::TtlOverflow`] for a default TTL past the clock's range,
+    /// [`BuildError::ZeroTtl`] for a zero one, or the policy's own refusal.
     ///
     /// ```
     /// use std::time::Duration;
@@ -315,6 +316,10 @@ impl<K, V, M> CacheBuilder<K, V, M> {
     /// assert_eq!(
     ///     Cache::<u8, u8>::builder(8).default_ttl(Duration::MAX).build().unwrap_err(),
     ///     BuildError::TtlOverflow(Duration::MAX)
+    /// );
+    /// assert_eq!(
+    ///     Cache::<u8, u8>::builder(8).default_ttl(Duration::ZERO).build().unwrap_err(),
+    ///     BuildError::ZeroTtl
     /// );
     /// ```
     pub fn build(mut self) -> Result<Cache<K, V, M::Policy>, BuildError>
@@ -326,6 +331,9 @@ impl<K, V, M> CacheBuilder<K, V, M> {
             return Err(BuildError::ZeroCapacity);
         }
         if let Some(ttl) = self.default_ttl {
+            if ttl.is_zero() {
+                return Err(BuildError::ZeroTtl);
+            }
             if u64::try_from(ttl.as_nanos()).is_err() {
                 return Err(BuildError::TtlOverflow(ttl));
             }

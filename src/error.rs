@@ -46,6 +46,9 @@ pub enum BuildError {
     /// The default TTL cannot be represented by the clock (more than about 584 years).
     #[error("default ttl {0:?} overflows the clock's range")]
     TtlOverflow(Duration),
+    /// The default TTL was zero: every write would be dead on arrival.
+    #[error("default ttl must be greater than zero")]
+    ZeroTtl,
     /// The policy factory refused its configuration.
     #[error("policy: {0}")]
     Policy(#[from] ConfigError),

@@ -870,6 +870,9 @@ where
         }
         let now = (ttl.is_some() || self.timers.timed() > 0).then(|| self.clock.now_nanos());
         let deadline = match (ttl, now) {
+            (Some(ttl), Some(_)) if ttl.is_zero() => {
+                return Err(InsertError::ZeroTtl { key, value });
+            }
             (Some(ttl), Some(now)) => match deadline_tick(now, ttl) {
                 Some(d) => d,
                 None => return Err(InsertError::TtlOverflow { key, value, ttl }),
@@ -977,6 +980,7 @@ where
         };
         match ttl {
             None => self.timers.unset(i),
+            Some(ttl) if ttl.is_zero() => return Err(TtlError::Zero),
             Some(ttl) => {
                 let now = self.clock.now_nanos();
                 let deadline = deadline_tick(now, ttl).ok_or(TtlError::Overflow(ttl))?;

@@ -58,6 +58,15 @@ pub enum InsertError<K, V> {
         /// The TTL asked for.
         ttl: Duration,
     },
+    /// The TTL was zero: the entry would be dead on arrival (and could push out a live
+    /// one to make room for it).
+    #[error("ttl must be greater than zero")]
+    ZeroTtl {
+        /// The refused key.
+        key: K,
+        /// The refused value.
+        value: V,
+    },
 }
 
 impl<K, V> InsertError<K, V> {
@@ -65,7 +74,8 @@ impl<K, V> InsertError<K, V> {
     pub fn into_entry(self) -> (K, V) {
         match self {
             InsertError::Overweight { key, value, .. }
-            | InsertError::TtlOverflow { key, value, .. } => (key, value),
+            | InsertError::TtlOverflow { key, value, .. }
+            | InsertError::ZeroTtl { key, value } => (key, value),
         }
     }
 }
@@ -84,6 +94,7 @@ impl<K, V> fmt::Debug for InsertError<K, V> {
                 .debug_struct("TtlOverflow")
                 .field("ttl", ttl)
                 .finish_non_exhaustive(),
+            InsertError::ZeroTtl { .. } => f.debug_struct("ZeroTtl").finish_non_exhaustive(),
         }
     }
 }
@@ -95,4 +106,8 @@ pub enum TtlError {
     /// The TTL puts the deadline past what the clock can represent.
     #[error("ttl {0:?} overflows the clock's range")]
     Overflow(Duration),
+    /// The TTL was zero: the entry would expire as it is set. (Remove the entry to
+    /// drop it now, or pass `None` to clear its TTL.)
+    #[error("ttl must be greater than zero")]
+    Zero,
 }

@@ -47,7 +47,9 @@
 //! Deadlines come from a monotonic [`Clock`] ([`SystemClock`] by default,
 //! [`ManualClock`] for tests), in ticks of [`TICK_NANOS`]: an entry lives at least its
 //! TTL and less than one tick more. A TTL that would put the deadline past the clock's
-//! range (about 584 years) is refused with [`InsertError::TtlOverflow`].
+//! range (about 584 years) is refused with [`InsertError::TtlOverflow`]; a zero TTL
+//! (dead on arrival) with [`InsertError::ZeroTtl`], or [`TtlError::Zero`] from
+//! [`Policy::set_ttl`].
 
 #![forbid(unsafe_code)]
 

@@ -47,7 +47,9 @@ pub type Evictions<K, V> = SmallVec<[Evicted<K, V>; 2]>;
 ///
 /// - Capacity is a weight budget; after any call returns, [`Policy::weight`] is at most
 ///   [`Policy::capacity`]. An entry heavier than the capacity is refused with
-///   [`InsertError::Overweight`], which hands it back.
+///   [`InsertError::Overweight`], which hands it back; so is a write with a zero TTL
+///   ([`InsertError::ZeroTtl`]: it would be dead on arrival, yet could push out live
+///   entries to make room).
 /// - An entry whose deadline has passed is never returned by any look-up or iterator.
 ///   It is *reclaimed* (removed and reported with [`EvictionCause::Expired`]) by the next
 ///   write, or by [`Policy::purge_expired`]; until then [`Policy::len`] still counts it.
@@ -165,6 +167,8 @@ pub trait Policy<K, V> {
         Q: Eq + ?Sized;
 
     /// Sets (`Some`) or removes (`None`) the TTL of a live `key`; `Ok(false)` if absent.
+    /// For a live key, a zero TTL is refused with [`TtlError::Zero`] and one past the
+    /// clock's range with [`TtlError::Overflow`]; the entry is then unchanged.
     fn set_ttl_hashed<Q>(
         &mut self,
         hash: u64,
@@ -335,7 +339,9 @@ pub trait Policy<K, V> {
         self.insert_hashed(hash, key, value, None)
     }
 
-    /// Inserts or replaces `key`; it expires `ttl` from now.
+    /// Inserts or replaces `key`; it expires `ttl` from now. A zero `ttl` is refused
+    /// with [`InsertError::ZeroTtl`], one past the clock's range with
+    /// [`InsertError::TtlOverflow`].
     fn insert_with_ttl(
         &mut self,
         key: K,

@@ -98,8 +98,10 @@ fn a_ttl_past_the_clocks_range_is_refused_not_wrapped() {
     cache.validate().unwrap();
 }
 
+/// The shortest TTL there is (a zero one is refused, see `tests/zero_ttl.rs`) lives less
+/// than one tick more.
 #[test]
-fn a_zero_ttl_lives_less_than_one_tick() {
+fn a_one_nanosecond_ttl_lives_less_than_one_tick_more() {
     let tick = Duration::from_nanos(polycache_policies::TICK_NANOS);
     let clock = ManualClock::new();
     let mut cache = Lru::<u32, u32>::builder(4)
@@ -110,7 +112,7 @@ fn a_zero_ttl_lives_less_than_one_tick() {
         // At tick boundaries and between them.
         clock.advance(Duration::from_nanos(key * 700));
         cache
-            .insert_with_ttl(key as u32, 1, Duration::ZERO)
+            .insert_with_ttl(key as u32, 1, Duration::from_nanos(1))
             .unwrap();
         clock.advance(tick);
         assert_eq!(

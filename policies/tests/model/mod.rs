@@ -536,6 +536,16 @@ fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity:
                     }
                     continue;
                 }
+                if ttl == Some(0) {
+                    // Dead on arrival: refused, and the entry handed back.
+                    match result {
+                        Err(InsertError::ZeroTtl { key: k, value: v }) => {
+                            assert_eq!((k, v), (key, value), "{}", ctx("handed back".into()))
+                        }
+                        other => panic!("{}", ctx(format!("want ZeroTtl, got {other:?}"))),
+                    }
+                    continue;
+                }
                 let deadline = match ttl {
                     None => None,
                     Some(t) => match m.deadline_tick(t) {
@@ -689,6 +699,7 @@ fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity:
                             m.place(k, None);
                             Ok(true)
                         }
+                        Some(0) => Err(TtlError::Zero),
                         Some(t) => match m.deadline_tick(t) {
                             Some(d) => {
                                 m.place(k, Some(d));

@@ -152,9 +152,15 @@ pub fn run(mut capacity: u64, seed: u64, ops: &[Op]) {
                         assert!(weight > capacity, "step {step}: refused a fitting entry");
                         assert_eq!((k, v), (key, value));
                     }
+                    Err(InsertError::ZeroTtl { key: k, value: v }) => {
+                        assert!(weight <= capacity, "step {step}: not refused as Overweight");
+                        assert_eq!(ttl, Some(0), "step {step}: refused a live TTL");
+                        assert_eq!((k, v), (key, value));
+                    }
                     Err(e) => panic!("step {step}: unexpected refusal {e}"),
                     Ok(evs) => {
                         assert!(weight <= capacity);
+                        assert_ne!(ttl, Some(0), "step {step}: took a zero TTL");
                         let replaced: Vec<_> = evs
                             .iter()
                             .filter(|e| e.cause == EvictionCause::Replaced)
@@ -168,7 +174,7 @@ pub fn run(mut capacity: u64, seed: u64, ops: &[Op]) {
                         m.depart(evs, Some(key));
                         let deadline = ttl.map(|t| m.now.saturating_add(t));
                         m.entries.insert(key, (value, weight, deadline));
-                        // Stored, unless its TTL was already over (a zero TTL).
+                        // Stored, and live (a TTL is at least 1 ns).
                         check_get(&m, key, p.peek(&key).copied());
                     }
                 }
