@@ -243,7 +243,8 @@ where
         self.insert_inner(key, value, self.inner.default_ttl)
     }
 
-    /// Inserts or replaces `key`; it expires `ttl` from now.
+    /// Inserts or replaces `key`; it expires `ttl` from now. Errors as
+    /// [`Cache::insert`]'s, and a zero `ttl` is [`InsertError::ZeroTtl`].
     ///
     /// ```
     /// use std::time::Duration;
@@ -256,6 +257,8 @@ where
     /// assert_eq!(cache.get(&1), None);
     /// let err = cache.insert_with_ttl(2, 2, Duration::MAX).unwrap_err();
     /// assert!(matches!(err, InsertError::TtlOverflow { .. }));
+    /// let err = cache.insert_with_ttl(2, 2, Duration::ZERO).unwrap_err();
+    /// assert!(matches!(err, InsertError::ZeroTtl { .. }));
     /// ```
     #[inline]
     pub fn insert_with_ttl(

@@ -176,6 +176,7 @@ fn ttl_opt(ms: Option<u64>) -> Result<Option<Duration>, ByteMapError> {
 fn refused(err: InsertError<ByteKey, Bytes>, ttl: Option<Duration>, max: u64) -> ByteMapError {
     match err {
         InsertError::Overweight { weight, .. } => ByteMapError::TooLarge { weight, max },
+        InsertError::ZeroTtl { .. } => ByteMapError::ZeroTtl,
         _ => ByteMapError::TtlOverflow(ttl.map_or(0, |t| t.as_millis() as u64)),
     }
 }
@@ -423,7 +424,7 @@ impl<O: BytePolicy, C: Clock> ByteMap<O, C> {
     /// use polycache::bytemap::ByteMap;
     /// let map = ByteMap::builder(1 << 20).shards(8).build().unwrap();
     /// let route = map.route_key(b"k");
-    /// assert!(route.shard < map.shard_count());
+    /// assert!(route.shard() < map.shard_count());
     /// assert_eq!(route, map.route_key(b"k"));
     /// ```
     #[inline]

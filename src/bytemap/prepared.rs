@@ -14,7 +14,7 @@ use super::{ByteKey, Route};
 /// let k = map.prepare_key(b"user:1");
 /// assert_eq!(k.key(), b"user:1");
 /// assert!(k.shard() < 4);
-/// assert_eq!(k.hash(), map.route_key(b"user:1").hash);
+/// assert_eq!(k.hash(), map.route_key(b"user:1").hash());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PreparedKey {

@@ -61,4 +61,8 @@ pub enum SemanticError {
     /// The TTL puts the deadline past what the clock can represent.
     #[error("ttl {0:?} overflows the clock's range")]
     TtlOverflow(Duration),
+    /// A TTL of zero: the entry would be dead on arrival (and could push a live one
+    /// out), so it is refused, as the other facades refuse it.
+    #[error("ttl must be greater than zero")]
+    ZeroTtl,
 }

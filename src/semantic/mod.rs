@@ -729,6 +729,7 @@ fn deadline_of(now: u64, ttl: Option<Duration>) -> u64 {
 fn insert_error<K, V>(e: InsertError<K, V>) -> SemanticError {
     match e {
         InsertError::TtlOverflow { ttl, .. } => SemanticError::TtlOverflow(ttl),
+        InsertError::ZeroTtl { .. } => SemanticError::ZeroTtl,
         InsertError::Overweight {
             weight, capacity, ..
         } => SemanticError::Overweight { weight, capacity },
@@ -931,17 +932,20 @@ where
         self.insert_plain(key, value, None)
     }
 
-    /// A plain write that expires `ttl` from now (see [`SemanticCache::insert`]).
+    /// A plain write that expires `ttl` from now (see [`SemanticCache::insert`]); a zero
+    /// `ttl` is [`SemanticError::ZeroTtl`].
     ///
     /// ```
     /// # use std::time::Duration;
     /// # use polycache::ManualClock;
-    /// # use polycache::semantic::SemanticCache;
+    /// # use polycache::semantic::{SemanticCache, SemanticError};
     /// let clock = ManualClock::new();
     /// let cache = SemanticCache::<u8, u8>::builder(8).clock(clock.clone()).build().unwrap();
     /// cache.insert_with_ttl(1, 1, Duration::from_secs(1)).unwrap();
     /// clock.advance(Duration::from_secs(2));
     /// assert_eq!(cache.get(&1), None);
+    /// let err = cache.insert_with_ttl(2, 2, Duration::ZERO).unwrap_err();
+    /// assert!(matches!(err, SemanticError::ZeroTtl));
     /// ```
     pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) -> Result<(), SemanticError> {
         self.insert_plain(key, value, Some(ttl))

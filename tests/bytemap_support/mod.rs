@@ -471,7 +471,10 @@ impl<O: BytePolicy> Driver<O> {
                 let v = self.value(len);
                 let got = self.map.try_insert(&k, v.clone(), ttl.map(u64::from));
                 self.drain();
-                if self.live(&k).is_some() {
+                if ttl == Some(0) {
+                    // Bad input is refused whether or not the key is there.
+                    assert_eq!(got, Err(ByteMapError::ZeroTtl), "try_insert with ttl 0");
+                } else if self.live(&k).is_some() {
                     assert_eq!(got, Ok(false), "try_insert over a live key");
                 } else if let Some(e) = self.refusal(&k, v.len(), ttl) {
                     assert_eq!(got, Err(e));
