@@ -612,13 +612,15 @@ fn tinylfu_climbs_after_a_resize() {
 
 /// A shard lending capacity: every 500 requests the capacity moves to a random value
 /// within 5% of 1,000 (and twice to 8,000 and back). Every invariant holds at every
-/// resize, and the hit ratio stays within 12% of a cache that kept 1,000 throughout.
+/// resize, and the hit ratio stays within 6% of a cache that kept 1,000 throughout.
 ///
-/// Measured: 7% to 9% fewer hits (126,300 and 124,020 against 135,803 and 135,218),
-/// and as much with an `on_resize` that only clamps the shares; `S3Fifo` loses 4.5%
-/// on this schedule and `Lru` and `Lfu` nothing. Each growth reopens room, which
-/// newcomers take without facing the admission filter (as while the cache first
-/// fills), and the next shrink evicts main's oldest entries, not them.
+/// Measured: before the fillers went to probation's front, 7% to 9% fewer hits (seeds
+/// 1 and 2: 0.930 and 0.917 of the fixed cache's hits; 0.917 to 1.006 over seeds 1 to
+/// 12, 0.947 in all). Each growth reopens room, which newcomers take without facing
+/// the admission filter, and the next shrink evicted main's oldest entries, not them.
+/// Now those fillers are main's first victims: 0.985 and 0.954 (0.947 to 1.061 over
+/// seeds 1 to 12, 0.991 in all). `S3Fifo` loses 4.5% on this schedule and `Lru` and
+/// `Lfu` nothing.
 #[test]
 fn tinylfu_lends_capacity_without_forgetting() {
     for seed in [1u64, 2] {
@@ -647,7 +649,7 @@ fn tinylfu_lends_capacity_without_forgetting() {
         }
         let [lent_hits, fixed_hits] = hits;
         assert!(
-            lent_hits * 100 >= fixed_hits * 88,
+            lent_hits * 100 >= fixed_hits * 94,
             "seed {seed}: {lent_hits} hits lending capacity, {fixed_hits} at a fixed one"
         );
     }
