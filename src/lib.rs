@@ -70,9 +70,7 @@ pub use crate::selector::{Route, ShardSelector};
 pub use crate::semantic::{SemanticCache, SemanticError, SemanticHit};
 pub use crate::sharded::Sharded;
 pub use crate::stats::CacheStats;
-// `Sized` stays at `policies::Sized`: re-exported here, it would shadow the marker
-// trait for anyone glob-importing this crate.
-pub use polycache_policies::Prefix;
+pub use polycache_policies::{Gdsf, Prefix};
 
 pub use polycache_policies as policies;
 pub use polycache_policies::{

@@ -27,7 +27,7 @@
 //! | [`Ttl`] | the soonest deadline (entries without one last) | O(1) |
 //! | [`TinyLfu`] | W-TinyLFU: a window candidate enters main only if the frequency sketch rates it above main's victim | O(1) |
 //! | [`S3Fifo`] | S3-FIFO: a newcomer never read since it came in, else main's first entry with no access credit left; hits need only `&self` | O(1), an eviction amortized O(1) |
-//! | [`Sized`] | GreedyDual-Size-Frequency: the lowest `L + frequency / weight` (large, rarely used entries first) | O(log n) |
+//! | [`Gdsf`] | GreedyDual-Size-Frequency (size-aware): the lowest `L + frequency / weight` (large, rarely used entries first) | O(log n) |
 //! | [`Prefix`] | the least recently used key group (by prefix), whole | O(1), a group eviction O(group) |
 //!
 //! Every policy has a weight budget ([`Weigher`]; by default every entry weighs 1), an
@@ -65,11 +65,11 @@ mod wheel;
 // The orders' modules are public for their documentation (each states its eviction
 // rule, its cost and the invariants it keeps); their items are used from the crate
 // root.
+pub mod gdsf;
 pub mod lfu;
 pub mod lru;
 pub mod prefix;
 pub mod s3fifo;
-pub mod sized;
 pub mod sketch;
 pub mod tinylfu;
 pub mod ttl;
@@ -77,13 +77,13 @@ pub mod ttl;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::core::{Builder, Core, DefaultHashBuilder, Entry, MAX_ENTRIES, Order, Slots};
 pub use crate::error::{ConfigError, InsertError, TtlError};
+pub use crate::gdsf::{GdsfNode, GdsfOrder};
 pub use crate::lfu::{AGING_PERIOD_PER_ENTRY, LfuNode, LfuOrder};
 pub use crate::list::Links;
 pub use crate::lru::LruOrder;
 pub use crate::policy::{Evicted, EvictionCause, Evictions, Policy};
 pub use crate::prefix::{GroupRule, PrefixNode, PrefixOrder, default_group_len, group_of};
 pub use crate::s3fifo::{DEFAULT_SMALL_PERCENT, S3FifoNode, S3FifoOrder};
-pub use crate::sized::{SizedNode, SizedOrder};
 pub use crate::sketch::{FrequencySketch, SAMPLES_PER_ENTRY};
 pub use crate::tinylfu::{TRANSFER_LIMIT, TinyLfuNode, TinyLfuOrder};
 pub use crate::ttl::TtlOrder;
@@ -116,13 +116,25 @@ pub type S3Fifo<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> 
     Core<K, V, S3FifoOrder, W, S, C>;
 
 /// GreedyDual-Size-Frequency: size-aware eviction for entries of very different weights,
-/// O(log n). See [`SizedOrder`].
+/// O(log n). See [`GdsfOrder`].
 ///
-/// The name shadows the `std::marker::Sized` trait only where it is imported by name;
-/// the trait needs no import (`T: ?Sized` bounds keep working), so the alias keeps the
-/// policy's name.
-pub type Sized<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
-    Core<K, V, SizedOrder, W, S, C>;
+/// (It was `Sized`, which shadowed the `std::marker::Sized` trait for anyone who
+/// glob-imported this crate: `T: ?Sized` bounds then failed to compile.)
+///
+/// ```
+/// use polycache_policies::*; // shadows no std name
+/// fn len<T: ?Sized + AsRef<[u8]>>(t: &T) -> usize {
+///     t.as_ref().len()
+/// }
+/// let mut cache = Gdsf::<u32, Vec<u8>>::builder(10)
+///     .weigher(|_: &u32, v: &Vec<u8>| v.len() as u64)
+///     .build()
+///     .unwrap();
+/// cache.insert(1, vec![0; 4]).unwrap();
+/// assert_eq!(len(cache.get(&1).unwrap()), 4);
+/// ```
+pub type Gdsf<K, V, W = UnitWeigher, S = DefaultHashBuilder, C = SystemClock> =
+    Core<K, V, GdsfOrder, W, S, C>;
 
 /// Keys grouped by prefix; the least recently used group is evicted whole, and
 /// [`Core::remove_prefix`] invalidates a group. Keys are byte-like (`K: AsRef<[u8]>`).

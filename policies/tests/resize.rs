@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use polycache_policies::{
     ConfigError, Core, DefaultHashBuilder, Evicted, EvictionCause, Evictions, FrequencySketch,
-    InsertError, LfuOrder, Lru, LruOrder, Order, Policy, PrefixOrder, S3FifoOrder, SizedOrder,
+    GdsfOrder, InsertError, LfuOrder, Lru, LruOrder, Order, Policy, PrefixOrder, S3FifoOrder,
     TinyLfu, TinyLfuOrder, TtlOrder, Weigher,
 };
 use proptest::prelude::*;
@@ -29,7 +29,7 @@ enum Kind {
     Ttl,
     TinyLfu,
     S3Fifo,
-    Sized,
+    Gdsf,
     Prefix,
 }
 
@@ -239,7 +239,7 @@ fn run(kind: Kind, weighted: bool, capacity: u64, seed: u64, ops: &[Op]) {
         Kind::Ttl => go!(TtlOrder::default()),
         Kind::TinyLfu => go!(TinyLfuOrder::with_seed(seed)),
         Kind::S3Fifo => go!(S3FifoOrder::default()),
-        Kind::Sized => go!(SizedOrder::default()),
+        Kind::Gdsf => go!(GdsfOrder::default()),
         Kind::Prefix => go!(PrefixOrder::default()),
     }
 }
@@ -305,7 +305,7 @@ proptest! {
 
     #[test]
     fn sized_resizes((capacity, weighted, seed, ops) in case()) {
-        run(Kind::Sized, weighted, capacity, seed, &ops);
+        run(Kind::Gdsf, weighted, capacity, seed, &ops);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! unreachable by its key, but never panics, never leaves a stale index in the table,
 //! and once it has left (evicted, retained out, cleared) `validate` passes again.
 
-use polycache_policies::{Lfu, Lru, Policy, S3Fifo, Sized, TinyLfu, Ttl};
+use polycache_policies::{Gdsf, Lfu, Lru, Policy, S3Fifo, TinyLfu, Ttl};
 
 /// Inserts key 1 under a wrong hash into `c` (capacity 2), then evictions, removals and
 /// relocations around it, checking the invariants after it has left.
@@ -38,7 +38,7 @@ fn an_entry_stored_under_a_wrong_hash_is_evicted_cleanly_by_every_policy() {
     evicted_after_a_wrong_hash("Ttl", Ttl::new(2).unwrap());
     evicted_after_a_wrong_hash("S3Fifo", S3Fifo::new(2).unwrap());
     evicted_after_a_wrong_hash("TinyLfu", TinyLfu::new(2).unwrap());
-    evicted_after_a_wrong_hash("Sized", Sized::new(2).unwrap());
+    evicted_after_a_wrong_hash("Gdsf", Gdsf::new(2).unwrap());
 }
 
 /// The stray entry is the last in the arena when another is removed: it moves into the

@@ -34,7 +34,7 @@ OPTIONS:
     --capacities LIST   capacities (entries; bytes for sized traces); default: fractions
                         of the trace's distinct keys (or bytes)
     --only LIST         with --traces: only these traces (e.g. oltp,loop)
-    --policies LIST     only these policies (opt,lru,lfu,fifo,tinylfu,s3fifo,sized)
+    --policies LIST     only these policies (opt,lru,lfu,fifo,tinylfu,s3fifo,gdsf)
     --svg DIR           where to write the charts (default: <target dir>/polycache-sim)
     --no-svg            write no chart
     --seed N            seed of the hashers, TinyLfu and the synthetic workload (default 42)

@@ -9,7 +9,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use polycache_policies::{
-    Core, DefaultHashBuilder, LfuOrder, LruOrder, Order, Policy, S3FifoOrder, SizedOrder,
+    Core, DefaultHashBuilder, GdsfOrder, LfuOrder, LruOrder, Order, Policy, S3FifoOrder,
     TinyLfuOrder, TtlOrder,
 };
 
@@ -33,9 +33,9 @@ pub enum Kind {
     ShardedTinyLfu,
     /// `S3Fifo` (small and main FIFOs, ghost; hits through `&self`).
     S3Fifo,
-    /// `Sized` (GreedyDual-Size-Frequency): for sized traces. (`Prefix` needs byte keys
+    /// `Gdsf` (GreedyDual-Size-Frequency): for sized traces. (`Prefix` needs byte keys
     /// with groups; the traces have neither, so it is not replayed.)
-    Sized,
+    Gdsf,
 }
 
 impl Kind {
@@ -48,7 +48,7 @@ impl Kind {
         Kind::TinyLfu,
         Kind::ShardedTinyLfu,
         Kind::S3Fifo,
-        Kind::Sized,
+        Kind::Gdsf,
     ];
 
     /// The column label.
@@ -61,7 +61,7 @@ impl Kind {
             Kind::TinyLfu => "TinyLfu",
             Kind::ShardedTinyLfu => "Sharded<TinyLfu>",
             Kind::S3Fifo => "S3Fifo",
-            Kind::Sized => "Sized",
+            Kind::Gdsf => "Gdsf",
         }
     }
 }
@@ -340,7 +340,7 @@ pub fn run_with_shards(
         Kind::Lru => run_order(LruOrder::default(), capacity, trace, seed, &mut progress),
         Kind::Lfu => run_order(LfuOrder::default(), capacity, trace, seed, &mut progress),
         Kind::Fifo => run_order(TtlOrder::default(), capacity, trace, seed, &mut progress),
-        Kind::Sized => run_order(SizedOrder::default(), capacity, trace, seed, &mut progress),
+        Kind::Gdsf => run_order(GdsfOrder::default(), capacity, trace, seed, &mut progress),
         Kind::S3Fifo => run_order(S3FifoOrder::default(), capacity, trace, seed, &mut progress),
         Kind::TinyLfu => run_order(
             TinyLfuOrder::with_seed(seed),

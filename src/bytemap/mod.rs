@@ -39,7 +39,7 @@
 //!   TTL and less than one tick ([`TICK_NANOS`](crate::policies::TICK_NANOS)) more; an
 //!   expired entry is never returned.
 //! - **Policy**: chosen at construction ([`ByteMapBuilder::policy`]): Lru (default),
-//!   Lfu, Ttl, TinyLfu, S3Fifo, Sized, Prefix (see [`BytePolicy`]). With [`PrefixOrder`]
+//!   Lfu, Ttl, TinyLfu, S3Fifo, Gdsf, Prefix (see [`BytePolicy`]). With [`PrefixOrder`]
 //!   every key of a group lives in one shard and [`ByteMap::remove_prefix`] invalidates
 //!   one group (the exact prefix the group rule names, not its sub-groups).
 //! - **Routing**: [`ByteMap::route_key`] tells which shard owns a key;

@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use polycache_policies::{
-    GroupRule, LfuOrder, LruOrder, Order, PrefixOrder, S3FifoOrder, SizedOrder, TinyLfuOrder,
+    GdsfOrder, GroupRule, LfuOrder, LruOrder, Order, PrefixOrder, S3FifoOrder, TinyLfuOrder,
     TtlOrder,
 };
 
@@ -14,13 +14,13 @@ use super::ByteKey;
 
 /// An eviction order a [`ByteMap`](super::ByteMap) can use: [`LruOrder`] (the default),
 /// [`LfuOrder`], [`TinyLfuOrder`], [`S3FifoOrder`] (its hits take the shard lock
-/// shared), [`SizedOrder`], [`PrefixOrder`], [`TtlOrder`].
+/// shared), [`GdsfOrder`], [`PrefixOrder`], [`TtlOrder`].
 ///
 /// ```
 /// use polycache::bytemap::ByteMap;
-/// use polycache::policies::{SizedOrder, TinyLfuOrder};
+/// use polycache::policies::{GdsfOrder, TinyLfuOrder};
 /// let tiny = ByteMap::builder(1 << 20).policy(TinyLfuOrder::default()).build().unwrap();
-/// let sized = ByteMap::builder(1 << 20).policy(SizedOrder::default()).build().unwrap();
+/// let sized = ByteMap::builder(1 << 20).policy(GdsfOrder::default()).build().unwrap();
 /// tiny.insert_slice(b"k", b"v").unwrap();
 /// sized.insert_slice(b"k", b"v").unwrap();
 /// ```
@@ -39,7 +39,7 @@ impl BytePolicy for LfuOrder {}
 impl BytePolicy for TtlOrder {}
 impl BytePolicy for TinyLfuOrder {}
 impl BytePolicy for S3FifoOrder {}
-impl BytePolicy for SizedOrder {}
+impl BytePolicy for GdsfOrder {}
 
 impl BytePolicy for PrefixOrder {
     fn group_rule(&self) -> Option<GroupRule> {

@@ -33,7 +33,7 @@ use polycache::bytemap::{
     ByteMap, ByteMapError, BytePolicy, Bytes, BytesMut, ENTRY_OVERHEAD, Entry,
 };
 use polycache::policies::{
-    LfuOrder, LruOrder, PrefixOrder, SizedOrder, TICK_NANOS, TinyLfuOrder, default_group_len,
+    GdsfOrder, LfuOrder, LruOrder, PrefixOrder, TICK_NANOS, TinyLfuOrder, default_group_len,
     group_of,
 };
 use polycache::{EvictionCause, ManualClock};
@@ -97,7 +97,7 @@ pub enum Op {
 /// The map's configuration.
 #[derive(Clone, Copy, Debug)]
 pub struct Config {
-    /// 0 Lru, 1 Lfu, 2 TinyLfu, 3 Sized, 4 Prefix.
+    /// 0 Lru, 1 Lfu, 2 TinyLfu, 3 Gdsf, 4 Prefix.
     pub policy: u8,
     /// A budget large enough for everything (exact, no eviction) or a small one.
     pub large: bool,
@@ -199,7 +199,7 @@ pub fn run(config: Config, ops: &[Op]) {
         0 => Driver::<LruOrder>::new(config, LruOrder::default(), None).run(ops),
         1 => Driver::<LfuOrder>::new(config, LfuOrder::default(), None).run(ops),
         2 => Driver::<TinyLfuOrder>::new(config, TinyLfuOrder::with_seed(3), None).run(ops),
-        3 => Driver::<SizedOrder>::new(config, SizedOrder::default(), None).run(ops),
+        3 => Driver::<GdsfOrder>::new(config, GdsfOrder::default(), None).run(ops),
         _ => Driver::<PrefixOrder>::new(
             config,
             PrefixOrder::default(),

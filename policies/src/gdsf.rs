@@ -1,4 +1,4 @@
-//! [`SizedOrder`]: GreedyDual-Size-Frequency, for entries of very different weights.
+//! [`GdsfOrder`]: GreedyDual-Size-Frequency, for entries of very different weights.
 //!
 //! # The rule
 //!
@@ -45,16 +45,16 @@ use crate::core::{Entry, Order, Slots};
 
 /// An entry's GDSF state: its heap position, frequency, priority and a tie-break stamp.
 #[derive(Clone, Copy, Debug)]
-pub struct SizedNode {
+pub struct GdsfNode {
     pos: u32,
     freq: u32,
     priority: f64,
     stamp: u64,
 }
 
-impl Default for SizedNode {
+impl Default for GdsfNode {
     fn default() -> Self {
-        SizedNode {
+        GdsfNode {
             pos: u32::MAX,
             freq: 0,
             priority: 0.0,
@@ -63,7 +63,7 @@ impl Default for SizedNode {
     }
 }
 
-impl SizedNode {
+impl GdsfNode {
     /// How often the entry was used (1 on insert, +1 per hit or rewrite).
     pub fn frequency(&self) -> u32 {
         self.freq
@@ -89,13 +89,13 @@ fn less(a: (f64, u64), b: (f64, u64)) -> bool {
     }
 }
 
-/// The GreedyDual-Size-Frequency eviction order. See [`Sized`](crate::Sized) and the
+/// The GreedyDual-Size-Frequency eviction order. See [`Gdsf`](crate::Gdsf) and the
 /// [module documentation](self) for the rule and the cost.
 ///
 /// ```
-/// use polycache_policies::{Policy, Sized};
+/// use polycache_policies::{Policy, Gdsf};
 /// // A 100-byte budget; the weight is the value's length.
-/// let mut cache = Sized::<u32, Vec<u8>>::builder(100)
+/// let mut cache = Gdsf::<u32, Vec<u8>>::builder(100)
 ///     .weigher(|_: &u32, v: &Vec<u8>| v.len() as u64)
 ///     .build()
 ///     .unwrap();
@@ -108,7 +108,7 @@ fn less(a: (f64, u64), b: (f64, u64)) -> bool {
 /// cache.validate().unwrap();
 /// ```
 #[derive(Clone, Debug, Default)]
-pub struct SizedOrder {
+pub struct GdsfOrder {
     /// Entry indices, a min-heap on `(priority, stamp)`.
     heap: Vec<u32>,
     /// The inflation `L`: the priority of the last victim.
@@ -117,13 +117,13 @@ pub struct SizedOrder {
     clock: u64,
 }
 
-impl SizedOrder {
+impl GdsfOrder {
     /// The inflation `L`: the priority of the last entry chosen as a victim (0 before).
     pub fn inflation(&self) -> f64 {
         self.inflation
     }
 
-    fn set_priority<K, V>(&mut self, slots: &mut Slots<'_, K, V, SizedNode>, i: u32) {
+    fn set_priority<K, V>(&mut self, slots: &mut Slots<'_, K, V, GdsfNode>, i: u32) {
         let weight = slots.weight(i).max(1) as f64;
         self.clock += 1;
         let inflation = self.inflation;
@@ -133,17 +133,17 @@ impl SizedOrder {
     }
 
     #[inline]
-    fn key_at<K, V>(&self, slots: &Slots<'_, K, V, SizedNode>, p: usize) -> (f64, u64) {
+    fn key_at<K, V>(&self, slots: &Slots<'_, K, V, GdsfNode>, p: usize) -> (f64, u64) {
         slots.node(self.heap[p]).key()
     }
 
     #[inline]
-    fn place<K, V>(&mut self, slots: &mut Slots<'_, K, V, SizedNode>, p: usize, i: u32) {
+    fn place<K, V>(&mut self, slots: &mut Slots<'_, K, V, GdsfNode>, p: usize, i: u32) {
         self.heap[p] = i;
         slots.node_mut(i).pos = p as u32;
     }
 
-    fn sift_up<K, V>(&mut self, slots: &mut Slots<'_, K, V, SizedNode>, mut p: usize) -> usize {
+    fn sift_up<K, V>(&mut self, slots: &mut Slots<'_, K, V, GdsfNode>, mut p: usize) -> usize {
         let i = self.heap[p];
         let key = slots.node(i).key();
         while p > 0 {
@@ -159,7 +159,7 @@ impl SizedOrder {
         p
     }
 
-    fn sift_down<K, V>(&mut self, slots: &mut Slots<'_, K, V, SizedNode>, mut p: usize) {
+    fn sift_down<K, V>(&mut self, slots: &mut Slots<'_, K, V, GdsfNode>, mut p: usize) {
         let i = self.heap[p];
         let key = slots.node(i).key();
         let n = self.heap.len();
@@ -185,16 +185,16 @@ impl SizedOrder {
     }
 
     /// Restores heap order around position `p` after its key changed either way.
-    fn fix<K, V>(&mut self, slots: &mut Slots<'_, K, V, SizedNode>, p: usize) {
+    fn fix<K, V>(&mut self, slots: &mut Slots<'_, K, V, GdsfNode>, p: usize) {
         let p = self.sift_up(slots, p);
         self.sift_down(slots, p);
     }
 }
 
-impl<K, V> Order<K, V> for SizedOrder {
-    type Node = SizedNode;
+impl<K, V> Order<K, V> for GdsfOrder {
+    type Node = GdsfNode;
 
-    fn on_insert(&mut self, slots: &mut Slots<'_, K, V, SizedNode>, i: u32, _: u64) {
+    fn on_insert(&mut self, slots: &mut Slots<'_, K, V, GdsfNode>, i: u32, _: u64) {
         slots.node_mut(i).freq = 1;
         self.set_priority(slots, i);
         self.heap.push(i);
@@ -203,7 +203,7 @@ impl<K, V> Order<K, V> for SizedOrder {
         self.sift_up(slots, p);
     }
 
-    fn on_access(&mut self, slots: &mut Slots<'_, K, V, SizedNode>, i: u32, _: u64) {
+    fn on_access(&mut self, slots: &mut Slots<'_, K, V, GdsfNode>, i: u32, _: u64) {
         let node = slots.node_mut(i);
         node.freq = node.freq.saturating_add(1);
         self.set_priority(slots, i);
@@ -212,9 +212,9 @@ impl<K, V> Order<K, V> for SizedOrder {
         self.fix(slots, p);
     }
 
-    fn on_remove(&mut self, slots: &mut Slots<'_, K, V, SizedNode>, i: u32) {
+    fn on_remove(&mut self, slots: &mut Slots<'_, K, V, GdsfNode>, i: u32) {
         let p = slots.node(i).pos as usize;
-        *slots.node_mut(i) = SizedNode::default();
+        *slots.node_mut(i) = GdsfNode::default();
         let last = self.heap.len() - 1;
         let moved = self.heap[last];
         self.heap.pop();
@@ -225,13 +225,13 @@ impl<K, V> Order<K, V> for SizedOrder {
     }
 
     #[inline]
-    fn on_relocate(&mut self, slots: &mut Slots<'_, K, V, SizedNode>, _from: u32, to: u32) {
+    fn on_relocate(&mut self, slots: &mut Slots<'_, K, V, GdsfNode>, _from: u32, to: u32) {
         let p = slots.node(to).pos as usize;
         self.heap[p] = to;
     }
 
     #[inline]
-    fn victim(&mut self, slots: &mut Slots<'_, K, V, SizedNode>) -> Option<u32> {
+    fn victim(&mut self, slots: &mut Slots<'_, K, V, GdsfNode>) -> Option<u32> {
         let i = *self.heap.first()?;
         // The core removes the victim it is handed: the level of eviction rises to it.
         self.inflation = self.inflation.max(slots.node(i).priority);
@@ -243,7 +243,7 @@ impl<K, V> Order<K, V> for SizedOrder {
         self.inflation = 0.0;
     }
 
-    fn validate(&self, entries: &[Entry<K, V, SizedNode>]) -> Result<(), String> {
+    fn validate(&self, entries: &[Entry<K, V, GdsfNode>]) -> Result<(), String> {
         if self.heap.len() != entries.len() {
             return Err(format!(
                 "sized heap has {} of {} entries",
@@ -278,15 +278,15 @@ impl<K, V> Order<K, V> for SizedOrder {
 
 #[cfg(test)]
 mod tests {
-    use crate::{EvictionCause, Policy, Sized};
+    use crate::{EvictionCause, Gdsf, Policy};
 
     fn by_value(_: &u32, v: &u32) -> u64 {
         u64::from(*v)
     }
 
-    fn cache(cap: u64) -> Sized<u32, u32, fn(&u32, &u32) -> u64> {
+    fn cache(cap: u64) -> Gdsf<u32, u32, fn(&u32, &u32) -> u64> {
         // The value is the weight.
-        Sized::<u32, u32>::builder(cap)
+        Gdsf::<u32, u32>::builder(cap)
             .weigher(by_value as fn(&u32, &u32) -> u64)
             .build()
             .unwrap()

@@ -1,6 +1,6 @@
-//! `Sized` (GreedyDual-Size-Frequency) on the AdaptSize CDN trace, with a byte weigher:
+//! `Gdsf` (GreedyDual-Size-Frequency) on the AdaptSize CDN trace, with a byte weigher:
 //! its object hit ratio beats `Lru`'s at three budgets (1.5%, 6% and 24% of the trace's
-//! distinct bytes). Prints object and byte hit ratios of Sized, Lru and TinyLfu.
+//! distinct bytes). Prints object and byte hit ratios of Gdsf, Lru and TinyLfu.
 //! Skipped, with the reason printed, when `shared/traces` is not beside the repository.
 
 use polycache_sim::run::{Kind, run};
@@ -21,7 +21,7 @@ fn sized_beats_lru_object_hit_ratio_on_adaptsize() {
     let mut failures = Vec::new();
     for budget in BUDGETS {
         let mut object = [0.0; 3];
-        for (i, kind) in [Kind::Sized, Kind::Lru, Kind::TinyLfu]
+        for (i, kind) in [Kind::Gdsf, Kind::Lru, Kind::TinyLfu]
             .into_iter()
             .enumerate()
         {
@@ -37,7 +37,7 @@ fn sized_beats_lru_object_hit_ratio_on_adaptsize() {
         }
         if object[0] <= object[1] {
             failures.push(format!(
-                "{} MiB: Sized {:.2} <= Lru {:.2}",
+                "{} MiB: Gdsf {:.2} <= Lru {:.2}",
                 budget >> 20,
                 object[0],
                 object[1]
