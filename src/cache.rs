@@ -283,8 +283,13 @@ where
         let map = &self.inner.map;
         let hash = map.selector().hash(&key);
         map.with_shard(hash, |s| {
-            s.extra.supersede(hash, &key);
-            insert_counted(s, hash, key, value, ttl, &mut out)
+            // A refused write changes nothing, so it supersedes no load.
+            let load = s.extra.position(hash, &key);
+            insert_counted(s, hash, key, value, ttl, &mut out)?;
+            if let Some(at) = load {
+                s.extra.supersede_at(at);
+            }
+            Ok(())
         })?;
         if out.is_empty() {
             return Ok(None);
@@ -330,11 +335,12 @@ where
     /// the same key (it would wait for itself). If the cache refuses the value
     /// (overweight), it is returned all the same, and not stored.
     ///
-    /// A write of `key` while `init` runs (an insert, a remove, a [`Cache::clear`], from
-    /// any thread or from `init` itself) supersedes the load: the write stands, and the
-    /// loaded value, read before it, is returned to the callers but not stored. So an
-    /// acknowledged insert is never overwritten by an older load, and an invalidation is
-    /// never undone by one. ([`Cache::retain`] does not supersede: the value being
+    /// A write of `key` while `init` runs (an insert that succeeds, a remove, a
+    /// [`Cache::clear`], from any thread or from `init` itself) supersedes the load: the
+    /// write stands, and the loaded value, read before it, is returned to the callers
+    /// that were already waiting but not stored; a caller that comes after the write
+    /// runs a load of its own. So an acknowledged insert is never overwritten by an
+    /// older load, and an invalidation is never undone by one. ([`Cache::retain`] does not supersede: the value being
     /// loaded is not in the cache for its predicate to judge.)
     ///
     /// ```
@@ -485,8 +491,9 @@ where
     /// Sets (`Some(ttl)`: it expires `ttl` from now) or removes (`None`: it lives until
     /// evicted) the TTL of a live `key`, keeping its value and its place in the policy
     /// (Redis's `PEXPIRE` and `PERSIST`). `Ok(false)` if the key is absent or expired;
-    /// a TTL past the clock's range is [`TtlError::Overflow`], and the entry keeps the
-    /// deadline it had.
+    /// a zero TTL is [`TtlError::Zero`] (whether or not the key is there) and one past
+    /// the clock's range [`TtlError::Overflow`]; the entry then keeps the deadline it
+    /// had.
     ///
     /// ```
     /// use std::time::Duration;
@@ -597,7 +604,9 @@ where
         self.inner.map.selector()
     }
 
-    /// Removes every entry, shard by shard; the listener hears of each (`Removed`).
+    /// Removes every entry, shard by shard; the listener hears of each (`Removed`, or
+    /// `Expired` for one whose deadline had passed). A load running meanwhile is
+    /// superseded (see [`Cache::get_or_insert_with`]).
     ///
     /// ```
     /// use polycache::Cache;
@@ -615,7 +624,11 @@ where
     }
 
     /// Keeps only the entries for which `keep(key, value)` is `true`, shard by shard;
-    /// the listener hears of the others after each shard's lock is released. `keep`
+    /// the listener hears of the others after each shard's lock is released. Unlike
+    /// [`Cache::remove`] and [`Cache::clear`], it supersedes no load running meanwhile
+    /// (the value being loaded is not in the cache for `keep` to judge), so a load
+    /// that began before a `retain` used as an invalidation may store its value after
+    /// it. `keep`
     /// runs under the shard lock: do not call back into the cache from it.
     ///
     /// ```

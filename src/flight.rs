@@ -14,12 +14,14 @@
 //! - On an error or a panic (a drop guard), the leader unregisters the slot and marks it
 //!   abandoned; waiters wake and start over, so one of them runs its own loader. Nothing
 //!   is cached.
-//! - **A write supersedes a load.** An insert or a remove of the key, or a `clear`,
-//!   while its load runs marks the slot *superseded* (under the shard lock, in the same
-//!   critical section as the write). The leader then stores nothing: its value was
-//!   read before that write, and storing it would overwrite an acknowledged insert or
-//!   undo an invalidation. The leader and its waiters still get the loaded value: their
-//!   calls overlap the write, so they read as if they happened just before it.
+//! - **A write supersedes a load.** An insert of the key that succeeds, a remove of
+//!   it, or a `clear`, while its load runs, marks the slot *superseded* (under the
+//!   shard lock, in the same critical section as the write). The leader then stores
+//!   nothing: its value was read before that write, and storing it would overwrite an
+//!   acknowledged insert or undo an invalidation. A superseded slot is no longer found:
+//!   a caller that comes after the write leads a load of its own. The leader and the
+//!   waiters that joined before the write still get the loaded value: their calls
+//!   overlap the write, so they read as if they happened just before it.
 
 use std::borrow::Borrow;
 use std::sync::Arc;
@@ -92,13 +94,32 @@ impl<K, V> Default for Flights<K, V> {
 }
 
 impl<K: Eq, V> Flights<K, V> {
-    /// The slot of `key`, if it is being loaded.
+    /// The slot of `key`, if it is being loaded and no write has superseded the load
+    /// (a caller that comes after the write must not get a value read before it: it
+    /// leads a load of its own).
     #[inline]
     pub(crate) fn find(&self, hash: u64, key: &K) -> Option<&Arc<Flight<V>>> {
         self.running
             .iter()
-            .find(|r| r.hash == hash && r.key == *key)
+            .find(|r| !r.superseded && r.hash == hash && r.key == *key)
             .map(|r| &r.flight)
+    }
+
+    /// Where the live (not superseded) load of `key` is in this shard's list, if one
+    /// runs: stable until the shard lock is released. For a write that supersedes the
+    /// load only if it succeeds ([`Flights::supersede_at`]).
+    #[inline]
+    pub(crate) fn position(&self, hash: u64, key: &K) -> Option<usize> {
+        self.running
+            .iter()
+            .position(|r| !r.superseded && r.hash == hash && r.key == *key)
+    }
+
+    /// Marks the load at `at` (from [`Flights::position`], under the same lock) as
+    /// superseded.
+    #[inline]
+    pub(crate) fn supersede_at(&mut self, at: usize) {
+        self.running[at].superseded = true;
     }
 
     pub(crate) fn register(&mut self, hash: u64, key: K, flight: Arc<Flight<V>>) {

@@ -381,6 +381,63 @@ fn a_write_from_another_thread_during_a_load_stands() {
     cache.validate().unwrap();
 }
 
+/// A caller that comes after an invalidation must not join the superseded load (and
+/// get a value read before the invalidation): it leads a load of its own.
+#[test]
+fn a_caller_after_an_invalidation_does_not_join_the_superseded_load() {
+    let cache = Cache::<u32, u32>::builder(100).build().unwrap();
+    let (loading_tx, loading_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let leader = {
+        let cache = cache.clone();
+        thread::spawn(move || {
+            cache.get_or_insert_with(5, || {
+                loading_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                1 // read before the invalidation
+            })
+        })
+    };
+    loading_rx.recv().unwrap();
+    assert_eq!(cache.remove(&5), None); // the source changed: invalidate
+    // Called after the remove returned, while the old load still runs. Were it to join
+    // that load it would wait for it: let the load finish after a while, and see.
+    let (late_tx, late_rx) = mpsc::channel();
+    let late = {
+        let cache = cache.clone();
+        thread::spawn(move || late_tx.send(cache.get_or_insert_with(5, || 2)).unwrap())
+    };
+    let got = match late_rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(v) => v,
+        Err(_) => {
+            go_tx.send(()).unwrap();
+            late_rx.recv().unwrap()
+        }
+    };
+    assert_eq!(
+        got, 2,
+        "a caller after the invalidation got the value read before it"
+    );
+    late.join().unwrap();
+    let _ = go_tx.send(());
+    assert_eq!(leader.join().unwrap(), 1);
+    assert_eq!(cache.get(&5), Some(2));
+    assert_eq!(cache.loads_in_flight(), 0);
+    cache.validate().unwrap();
+}
+
+/// A refused write changes nothing, so it supersedes no load.
+#[test]
+fn a_refused_write_during_a_load_does_not_supersede_it() {
+    let cache = Cache::<u32, u32>::builder(100).build().unwrap();
+    let v = cache.get_or_insert_with(7, || {
+        let refused = cache.insert_with_ttl(7, 2, Duration::ZERO).unwrap_err();
+        assert!(matches!(refused, InsertError::ZeroTtl { .. }));
+        1
+    });
+    assert_eq!((v, cache.get(&7)), (1, Some(1)));
+}
+
 #[test]
 fn errors_are_not_cached() {
     let cache = Cache::<u32, u32>::builder(100).build().unwrap();
