@@ -51,8 +51,10 @@ pub struct ShardSelector {
 ///
 /// Made only by [`ShardSelector::route_bytes`] (and the `route` methods built on it);
 /// a route is only meaningful for the key, and the selector (or a clone of it), that
-/// made it. Its parts are read-only ([`Route::hash`], [`Route::shard`]), so a route
-/// cannot be forged with a hash that is not its key's.
+/// made it. Its parts are read-only ([`Route::hash`], [`Route::shard`]), so no route
+/// carries a made-up hash; a route of *another* key can still be passed, and the
+/// `*_routed` methods then behave as the policy layer does for a wrong hash (the
+/// entry may be unreachable by its key until it leaves, but nothing else is harmed).
 ///
 /// ```compile_fail
 /// // Not constructible outside the crate.

@@ -49,9 +49,15 @@
 //! it: if any of them panics there, the entry holds what was written with its old
 //! weight and TTL (the stored weights still sum to the total). An insert that replaces
 //! a value and must re-add the entry ran `before_insert` before the value was replaced.
-//! `Hash`/`Eq` run only in table probes, before or between whole steps. `retain`'s
-//! closure runs between whole removals. A panic in any of them leaves every invariant
-//! intact.
+//! `Hash`/`Eq` run in table probes, before or between whole steps (a removal hashes
+//! the keys it needs before it changes anything), and `retain`'s closure runs between
+//! whole removals: a panic in any of them leaves every invariant intact. One
+//! exception, as in `std`'s `HashMap` and hashbrown: when an insert makes the table
+//! grow or rehash in place, hashbrown hashes every key, and a key whose `Hash` panics
+//! there leaves the new entry counted in the arena and the weight but missing from
+//! the table (or, in an in-place rehash, other indices dropped from it). That is
+//! memory safe, and `validate` reports it. A `Hash` that panics is a bug in the key
+//! type; guarding every insert against it would cost a second pass over the table.
 
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
@@ -485,9 +491,10 @@ where
     /// Takes entry `i` out of the order, the wheel, the table and the weight total; it
     /// stays in the arena for the caller to remove or overwrite.
     fn detach(&mut self, i: Idx) {
+        // Hashed first: a key whose `Hash` panics leaves everything as it was.
+        let hash = self.hasher.hash_one(&self.entries[i as usize].key);
         self.order.on_remove(&mut slots!(self), i);
         self.timers.unset(i);
-        let hash = self.hasher.hash_one(&self.entries[i as usize].key);
         let found = match self.table.find_entry(hash, |&j| j == i) {
             Ok(slot) => {
                 slot.remove();
@@ -526,15 +533,18 @@ where
     /// Removes entry `i` from every structure and returns it. `detached` is an entry
     /// the order does not hold right now (or `NIL`): if it moves, the order is not told.
     fn remove_at(&mut self, i: Idx, detached: Idx) -> (K, V) {
-        self.detach(i);
         let last = (self.entries.len() - 1) as Idx;
+        // The entry that moves is hashed before anything changes (as `detach` hashes
+        // first): a key whose `Hash` panics leaves everything as it was.
+        let moved_hash =
+            (i != last).then(|| self.hasher.hash_one(&self.entries[last as usize].key));
+        self.detach(i);
         let entry = swap_remove(&mut self.entries, i as usize);
         if !W::UNIT {
             self.weights.swap_remove(i as usize);
         }
         self.timers.swap_remove(i);
-        if i != last {
-            let hash = self.hasher.hash_one(&self.entries[i as usize].key);
+        if let Some(hash) = moved_hash {
             match self.table.find_mut(hash, |&j| j == last) {
                 Some(slot) => *slot = i,
                 None => self.relocate_stray(last, i),
@@ -975,12 +985,15 @@ where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        // Bad input is refused whatever the cache holds.
+        if ttl.is_some_and(|t| t.is_zero()) {
+            return Err(TtlError::Zero);
+        }
         let Some(i) = self.find_live(hash, key) else {
             return Ok(false);
         };
         match ttl {
             None => self.timers.unset(i),
-            Some(ttl) if ttl.is_zero() => return Err(TtlError::Zero),
             Some(ttl) => {
                 let now = self.clock.now_nanos();
                 let deadline = deadline_tick(now, ttl).ok_or(TtlError::Overflow(ttl))?;

@@ -167,8 +167,9 @@ pub trait Policy<K, V> {
         Q: Eq + ?Sized;
 
     /// Sets (`Some`) or removes (`None`) the TTL of a live `key`; `Ok(false)` if absent.
-    /// For a live key, a zero TTL is refused with [`TtlError::Zero`] and one past the
-    /// clock's range with [`TtlError::Overflow`]; the entry is then unchanged.
+    /// A zero TTL is refused with [`TtlError::Zero`], whether or not the key is there
+    /// (as `ByteMap::expire` refuses it); for a live key, one past the clock's range
+    /// with [`TtlError::Overflow`]. A refused call changes nothing.
     fn set_ttl_hashed<Q>(
         &mut self,
         hash: u64,

@@ -62,7 +62,7 @@ fn set_ttl_of_zero_is_refused_and_keeps_the_entry() {
     assert_eq!(TtlError::Zero.to_string(), "ttl must be greater than zero");
     assert_eq!(c.ttl(&1), Some(None));
     assert_eq!(c.get(&1), Some(&1));
-    // Absent keys: nothing to refuse.
-    assert_eq!(c.set_ttl(&9, Some(Duration::ZERO)), Ok(false));
+    // Bad input is refused for an absent key too.
+    assert_eq!(c.set_ttl(&9, Some(Duration::ZERO)), Err(TtlError::Zero));
     c.validate().unwrap();
 }

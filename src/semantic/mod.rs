@@ -86,7 +86,9 @@
 //!   under `catch_unwind`: on a panic, the row of the new entry and the rows of what was
 //!   pushed out are removed, those entries are counted in the statistics, and the panic
 //!   is resumed. (A policy that panics *after* taking the new entry has broken its own
-//!   invariants; [`Policy::validate`] reports that.)
+//!   invariants; [`Policy::validate`] reports that. So has a key whose `Hash` panics
+//!   while the policy's table grows, which hashes every key: see the policy layer's
+//!   panic-safety notes.)
 //! - **The key's `Eq`** in a removal, a search's liveness and value look-ups, and
 //!   `validate`: each runs before the only change (or changes nothing).
 //! - **The key's and value's `Clone`** in a search: on copies, into the search's own

@@ -691,7 +691,9 @@ fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity:
             Op::SetTtl(k, ttl) => {
                 let live = m.entries.get(&k).is_some_and(|e| !m.expired(e));
                 let got = p.set_ttl(&k, ttl.map(Duration::from_nanos));
-                let want = if !live {
+                let want = if ttl == Some(0) {
+                    Err(TtlError::Zero)
+                } else if !live {
                     Ok(false)
                 } else {
                     match ttl {
@@ -699,7 +701,6 @@ fn drive<P: Policy<u8, u32>>(mut p: P, clock: ManualClock, kind: Kind, capacity:
                             m.place(k, None);
                             Ok(true)
                         }
-                        Some(0) => Err(TtlError::Zero),
                         Some(t) => match m.deadline_tick(t) {
                             Some(d) => {
                                 m.place(k, Some(d));
