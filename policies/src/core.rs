@@ -77,6 +77,13 @@ use crate::wheel::{TimerWheel, deadline_tick, remaining, tick_of};
 /// section above).
 type Arena<T> = aligned_vec::AVec<T, aligned_vec::ConstAlign<64>>;
 
+/// A shrink gives memory back once a structure has room for this many times the
+/// entries held ([`Core::release_spare`]).
+const SPARE_FACTOR: usize = 4;
+/// ... and for more than this many entries (below it, the memory is not worth a
+/// reallocation).
+const SPARE_MIN: usize = 1024;
+
 /// `Vec::swap_remove` for the arena: removes element `i` (`< len`), moving the last
 /// one into its place (one read of each, one write; no swap).
 #[inline]
@@ -554,6 +561,31 @@ where
             }
         }
         (entry.key, entry.value)
+    }
+
+    /// After a shrink, gives back the memory the arena, the weights, the wheel's column
+    /// and the table kept for entries no longer held, when they have room for at least
+    /// [`SPARE_FACTOR`] times the entries held (and more than [`SPARE_MIN`]): a cache
+    /// of 1M entries shrunk to 1,000 keeps 1,000 entries' worth, not 1M. Small moves
+    /// (a shard's reserve) keep their memory, so a cache that refills does not
+    /// reallocate. O(entries held): the table rehashes them (a key whose `Hash` panics
+    /// there leaves the old table as it was: hashbrown resizes into a new one).
+    fn release_spare(&mut self) {
+        let held = self.entries.len();
+        let roomy = |cap: usize| cap > SPARE_MIN && cap >= held.saturating_mul(SPARE_FACTOR);
+        if roomy(self.table.capacity()) {
+            let entries = &self.entries;
+            let hasher = &self.hasher;
+            self.table
+                .shrink_to(held, |&j| hasher.hash_one(&entries[j as usize].key));
+        }
+        if roomy(self.entries.capacity()) {
+            self.entries.shrink_to_fit();
+        }
+        if roomy(self.weights.capacity()) {
+            self.weights.shrink_to_fit();
+        }
+        self.timers.release_spare(roomy);
     }
 
     /// Removes every entry whose deadline is at or before `now_tick`.
@@ -1063,9 +1095,13 @@ where
         if capacity == 0 {
             return Err(ConfigError::ZeroCapacity);
         }
+        let shrink = capacity < self.capacity;
         self.capacity = capacity;
         self.order.on_resize(&mut slots!(self), capacity);
         self.evict_to(capacity, false, NIL, out);
+        if shrink {
+            self.release_spare();
+        }
         Ok(())
     }
 

@@ -192,7 +192,6 @@ impl<B: Bucket> Ghost<B> {
     }
 
     /// How many fingerprints each set can hold.
-    #[cfg(test)]
     pub(crate) fn slots(&self) -> usize {
         self.buckets.len() * WAYS
     }

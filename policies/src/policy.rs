@@ -223,6 +223,11 @@ pub trait Policy<K, V> {
     /// heavier than the new capacity are among those evicted, and later inserts are
     /// measured against it. O(1) plus the evictions.
     ///
+    /// A shrink gives memory back once the table, the arena or an order's own
+    /// structures (sketch, ghosts) have room for 4 times or more what the entries left
+    /// need: a cache of 200,000 entries shrunk to 1,000 holds about what one built at
+    /// 1,000 holds (`tests/shrink_memory.rs`); small moves keep their memory.
+    ///
     /// A zero capacity is refused with [`ConfigError::ZeroCapacity`]; the cache is
     /// then unchanged. Provided, for policies of your own: refuses every resize with
     /// [`ConfigError::Invalid`] (a sharded cache of such a policy then keeps its

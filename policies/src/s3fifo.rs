@@ -43,8 +43,9 @@
 //! held, not of the capacity: a resize
 //! ([`Policy::set_capacity_into`](crate::Policy::set_capacity_into)) needs nothing of
 //! the order. A shrink evicts as an insert would (small's front while main is within
-//! its share, then main's CLOCK); counters and ghost are kept (the ghost never
-//! shrinks: after a large shrink it remembers as many fingerprints as before).
+//! its share, then main's CLOCK); counters and ghost are kept, except that a ghost
+//! with room for 4 times what the entries left need is cut down as the shrink evicts
+//! (keeping the newest fingerprints that fit).
 //!
 //! Cost: a hit is O(1) and writes at most one byte. An eviction is amortized O(1): each
 //! pass over a main entry spends one of the at most 3 credits its hits gave it, and an
@@ -138,6 +139,9 @@ pub struct S3FifoOrder {
     main: List,
     ghost: Ghost,
     small_percent: u8,
+    /// Set by a resize: the next eviction sizes the ghost down if the capacity fell
+    /// far ([`S3FifoOrder::fit_ghost`]).
+    resized: bool,
 }
 
 impl Default for S3FifoOrder {
@@ -165,6 +169,21 @@ impl S3FifoOrder {
             main: List::new(),
             ghost: Ghost::default(),
             small_percent: percent.clamp(1, 90),
+            resized: false,
+        }
+    }
+
+    /// At each eviction of a resize (until the next insert), as the entries held fall
+    /// to what the new capacity holds: a ghost with room for 4 times or more the
+    /// fingerprints it needs now (`target / 2`, as [`Order::victim`] bounds it) is cut
+    /// down to that, keeping what fits. So a large shrink leaves a ghost at most 4
+    /// times what a new order of that size would grow, after O(old ghost) work in all;
+    /// small moves keep it whole, so a shard's reserve moves do not make it forget.
+    #[cold]
+    fn fit_ghost(&mut self, target: usize) {
+        let want = (target / 2).max(1);
+        if self.ghost.slots() >= want.saturating_mul(4) {
+            self.ghost.shrink_to(want);
         }
     }
 
@@ -207,6 +226,8 @@ impl<K, V> Order<K, V> for S3FifoOrder {
 
     #[inline]
     fn on_insert(&mut self, slots: &mut Slots<'_, K, V, S3FifoNode>, i: u32, hash: u64) {
+        // A resize's evictions are over.
+        self.resized = false;
         let fp = S3FifoOrder::fingerprint(hash);
         let total = self.small.len() + self.main.len() + 1;
         let queue = if self.ghost.contains(fp) || self.main.len() < self.main_target(total) {
@@ -246,6 +267,9 @@ impl<K, V> Order<K, V> for S3FifoOrder {
     fn victim(&mut self, slots: &mut Slots<'_, K, V, S3FifoNode>) -> Option<u32> {
         loop {
             let target = self.main_target(self.small.len() + self.main.len());
+            if self.resized {
+                self.fit_ghost(target);
+            }
             if !self.small.is_empty() && self.main.len() <= target {
                 let t = self.small.front()?;
                 let node = slots.node_mut(t);
@@ -286,10 +310,15 @@ impl<K, V> Order<K, V> for S3FifoOrder {
         }
     }
 
+    fn on_resize(&mut self, _: &mut Slots<'_, K, V, S3FifoNode>, _: u64) {
+        self.resized = true;
+    }
+
     fn clear(&mut self) {
         self.small.clear();
         self.main.clear();
         self.ghost.clear();
+        self.resized = false;
     }
 
     fn validate(&self, entries: &[Entry<K, V, S3FifoNode>]) -> Result<(), String> {

@@ -189,6 +189,14 @@ impl TimerWheel {
         }
     }
 
+    /// Gives back the column's spare room if `roomy(its capacity)` says so (after a
+    /// shrink of the cache: see `Core::release_spare`).
+    pub(crate) fn release_spare(&mut self, roomy: impl Fn(usize) -> bool) {
+        if roomy(self.nodes.capacity()) {
+            self.nodes.shrink_to_fit();
+        }
+    }
+
     /// Forgets every entry; the column stays allocated (empty).
     pub(crate) fn clear(&mut self) {
         if self.is_active() {
