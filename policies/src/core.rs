@@ -77,12 +77,22 @@ use crate::wheel::{TimerWheel, deadline_tick, remaining, tick_of};
 /// section above).
 type Arena<T> = aligned_vec::AVec<T, aligned_vec::ConstAlign<64>>;
 
-/// A shrink gives memory back once a structure has room for this many times the
-/// entries held ([`Core::release_spare`]).
-const SPARE_FACTOR: usize = 4;
-/// ... and for more than this many entries (below it, the memory is not worth a
-/// reallocation).
+/// A shrink gives memory back once a structure has room for this many times what
+/// the entries left need: the core's own ([`Core::release_spare`]) and the orders'
+/// (TinyLfu's sketch and ghosts, S3Fifo's ghost). Small moves (a shard's reserve, a
+/// resize undone within a factor of 2) never reach it, so they keep what they hold.
+const SPARE_FACTOR: u64 = 4;
+/// ... and, for the core's table and arena, room for more than this many entries
+/// (below it, the memory is not worth a reallocation).
 const SPARE_MIN: usize = 1024;
+
+/// Whether a structure with room for `room` (entries, fingerprints, ...) should give
+/// memory back after a shrink that leaves `needed` of them: [`SPARE_FACTOR`] times as
+/// much room or more. The one rule every shrink uses.
+#[inline]
+pub(crate) fn spare(room: u64, needed: u64) -> bool {
+    room >= needed.saturating_mul(SPARE_FACTOR)
+}
 
 /// `Vec::swap_remove` for the arena: removes element `i` (`< len`), moving the last
 /// one into its place (one read of each, one write; no swap).
@@ -502,14 +512,9 @@ where
         let hash = self.hasher.hash_one(&self.entries[i as usize].key);
         self.order.on_remove(&mut slots!(self), i);
         self.timers.unset(i);
-        let found = match self.table.find_entry(hash, |&j| j == i) {
-            Ok(slot) => {
-                slot.remove();
-                true
-            }
-            Err(_) => false,
-        };
-        if !found {
+        if let Ok(slot) = self.table.find_entry(hash, |&j| j == i) {
+            slot.remove();
+        } else {
             self.unlink_stray(i);
         }
         self.weight -= weight_in(&self.weights, i);
@@ -571,13 +576,14 @@ where
     /// reallocate. O(entries held): the table rehashes them (a key whose `Hash` panics
     /// there leaves the old table as it was: hashbrown resizes into a new one).
     fn release_spare(&mut self) {
-        let held = self.entries.len();
-        let roomy = |cap: usize| cap > SPARE_MIN && cap >= held.saturating_mul(SPARE_FACTOR);
+        let held = self.entries.len() as u64;
+        let roomy = |cap: usize| cap > SPARE_MIN && spare(cap as u64, held);
         if roomy(self.table.capacity()) {
             let entries = &self.entries;
             let hasher = &self.hasher;
-            self.table
-                .shrink_to(held, |&j| hasher.hash_one(&entries[j as usize].key));
+            self.table.shrink_to(entries.len(), |&j| {
+                hasher.hash_one(&entries[j as usize].key)
+            });
         }
         if roomy(self.entries.capacity()) {
             self.entries.shrink_to_fit();

@@ -59,7 +59,7 @@
 
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
-use crate::core::{Entry, Order, Slots};
+use crate::core::{Entry, Order, Slots, spare};
 use crate::ghost::Ghost;
 use crate::list::{Links, List, linked_by_field};
 
@@ -182,7 +182,7 @@ impl S3FifoOrder {
     #[cold]
     fn fit_ghost(&mut self, target: usize) {
         let want = (target / 2).max(1);
-        if self.ghost.slots() >= want.saturating_mul(4) {
+        if spare(self.ghost.slots() as u64, want as u64) {
             self.ghost.shrink_to(want);
         }
     }

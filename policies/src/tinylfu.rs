@@ -177,7 +177,7 @@
 //!   capacity. Where the old capacity had held its period back, the period is raised
 //!   to what its counters already hold (no allocation). Its period, the climber's
 //!   sample and the ghosts follow it as they always do;
-//! - unless a shrink leaves the sketch sized for 4 times (`FOLD_FACTOR`) or more the
+//! - unless a shrink leaves the sketch sized for 4 times or more the
 //!   entries the cache will hold (the new capacity with unit weights; with a weigher,
 //!   the entries that fit it at their mean weight; at least `min(capacity, 1024)`, the
 //!   size a new order starts at): then it is **folded** to what a new order holding
@@ -251,7 +251,7 @@
 //! segments' shares at once, and folds the sketch and the ghosts after a large shrink
 //! (see *Resizing*).
 
-use crate::core::{Entry, Order, Slots};
+use crate::core::{Entry, Order, Slots, spare};
 use crate::ghost::{Ghost, GhostPair};
 use crate::list::{Links, List, NIL, linked_by_field};
 use crate::sketch::{FrequencySketch, SAMPLES_PER_ENTRY};
@@ -291,11 +291,6 @@ const RESTART_THRESHOLD: f64 = 0.05;
 const UNMOVED_NOISE: f64 = 0.01;
 /// The sketch starts at most this large, and grows with the entries.
 const INITIAL_SKETCH: u64 = 1024;
-/// A shrink folds the sketch (and shrinks the ghosts) only if it is sized for at least
-/// this many times the entries a fresh order would size it for: a sharded cache's
-/// reserve moves a shard's capacity by a few percent, and a resize undone by the
-/// opposite one within a factor of 2 keeps every count; neither folds.
-const FOLD_FACTOR: u64 = 4;
 /// Hill climbing: the fewest requests in one sample (10,240: the sketch period of a
 /// sketch of 1,024 entries, the size it starts at): fewer make the sampled hit ratio
 /// follow the trace's phases rather than the window (see the module docs).
@@ -704,8 +699,10 @@ impl TinyLfuOrder {
         self.arm();
     }
 
-    /// After a shrink to `capacity`: if the sketch is sized for [`FOLD_FACTOR`] times
-    /// the entries a fresh order would size it for or more, folds it down to those
+    /// After a shrink to `capacity`: if the sketch is sized for 4 times or more the
+    /// entries a fresh order would size it for (the rule every shrink follows, the
+    /// core's `spare`: small moves and a resize undone within a factor of 2 keep every
+    /// count), folds it down to those
     /// (see [`FrequencySketch::shrink_to`]) and shrinks the ghosts to match, keeping
     /// what fits of both. The entries are those the cache will hold once the core has
     /// evicted down to the capacity: all it holds if they fit, else as many as the
@@ -720,7 +717,7 @@ impl TinyLfuOrder {
             (u128::from(len) * u128::from(capacity) / u128::from(weight)) as u64
         };
         let entries = fit.clamp(capacity.min(INITIAL_SKETCH), capacity);
-        if self.sketch.asked() / FOLD_FACTOR < entries {
+        if !spare(self.sketch.asked(), entries) {
             return;
         }
         if self.sketch.shrink_to(entries) {
