@@ -340,8 +340,9 @@ where
     /// write stands, and the loaded value, read before it, is returned to the callers
     /// that were already waiting but not stored; a caller that comes after the write
     /// runs a load of its own. So an acknowledged insert is never overwritten by an
-    /// older load, and an invalidation is never undone by one. ([`Cache::retain`] does not supersede: the value being
-    /// loaded is not in the cache for its predicate to judge.)
+    /// older load, and an invalidation is never undone by one. ([`Cache::retain`] does
+    /// not supersede: the value being loaded is not in the cache for its predicate to
+    /// judge.)
     ///
     /// ```
     /// use polycache::Cache;
@@ -618,7 +619,7 @@ where
     pub fn clear(&self) {
         self.inner.map.retain_in(
             |_, _| false,
-            Flights::supersede_all,
+            |flights, _| flights.supersede_all(),
             |out| self.report(&out),
         );
     }
@@ -628,8 +629,7 @@ where
     /// [`Cache::remove`] and [`Cache::clear`], it supersedes no load running meanwhile
     /// (the value being loaded is not in the cache for `keep` to judge), so a load
     /// that began before a `retain` used as an invalidation may store its value after
-    /// it. `keep`
-    /// runs under the shard lock: do not call back into the cache from it.
+    /// it. `keep` runs under the shard lock: do not call back into the cache from it.
     ///
     /// ```
     /// use polycache::Cache;

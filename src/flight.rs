@@ -99,10 +99,7 @@ impl<K: Eq, V> Flights<K, V> {
     /// leads a load of its own).
     #[inline]
     pub(crate) fn find(&self, hash: u64, key: &K) -> Option<&Arc<Flight<V>>> {
-        self.running
-            .iter()
-            .find(|r| !r.superseded && r.hash == hash && r.key == *key)
-            .map(|r| &r.flight)
+        self.position(hash, key).map(|at| &self.running[at].flight)
     }
 
     /// Where the live (not superseded) load of `key` is in this shard's list, if one

@@ -727,22 +727,23 @@ where
         F: FnMut(&K, &mut V) -> bool,
         S: FnMut(Evictions<K, V>),
     {
-        self.retain_in(keep, |_| {}, sink);
+        self.retain_in(keep, |_, _| {}, sink);
     }
 
-    /// [`Sharded::retain`], also running `each` on every shard's extra state under the
-    /// same lock (a facade's bookkeeping that must change with the entries).
+    /// [`Sharded::retain`], also running `each` on every shard's extra state and what
+    /// left it, under the same lock (a facade's bookkeeping that must change with the
+    /// entries).
     pub(crate) fn retain_in<F, E, S>(&self, mut keep: F, mut each: E, mut sink: S)
     where
         F: FnMut(&K, &mut V) -> bool,
-        E: FnMut(&mut X),
+        E: FnMut(&mut X, &[Evicted<K, V>]),
         S: FnMut(Evictions<K, V>),
     {
         for i in 0..self.shards.len() {
             let out = self.with_shard_at(i, |s| {
-                each(&mut s.extra);
                 let out = s.policy.retain(&mut keep);
                 s.stats.count_evictions(&out);
+                each(&mut s.extra, &out);
                 out
             });
             sink(out);
@@ -758,14 +759,25 @@ where
     /// # let s: Sharded<u8, u8, Lru<u8, u8>> = Sharded::new(8, sel, |c, h| Lru::builder(c).hasher(h).build()).unwrap();
     /// s.purge_expired(|out| assert!(out.is_empty()));
     /// ```
-    pub fn purge_expired<S>(&self, mut sink: S)
+    pub fn purge_expired<S>(&self, sink: S)
     where
+        S: FnMut(Evictions<K, V>),
+    {
+        self.purge_expired_in(|_, _| {}, sink);
+    }
+
+    /// [`Sharded::purge_expired`], also running `each` on every shard's extra state and
+    /// what was reclaimed, under the same lock (as [`Sharded::retain_in`]).
+    pub(crate) fn purge_expired_in<E, S>(&self, mut each: E, mut sink: S)
+    where
+        E: FnMut(&mut X, &[Evicted<K, V>]),
         S: FnMut(Evictions<K, V>),
     {
         for i in 0..self.shards.len() {
             let out = self.with_shard_at(i, |s| {
                 let out = s.policy.purge_expired();
                 s.stats.count_evictions(&out);
+                each(&mut s.extra, &out);
                 out
             });
             sink(out);

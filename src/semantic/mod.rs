@@ -1099,18 +1099,11 @@ where
     /// assert_eq!(cache.embedded_len(), 0);
     /// ```
     pub fn purge_expired(&self) {
-        let sharded = &self.inner.sharded;
-        for i in 0..sharded.shard_count() {
-            // Not `Sharded::purge_expired`: its sink runs after the lock is released, and
-            // the rows must go in the same critical section as their entries.
-            let out = sharded.with_shard_at(i, |s| {
-                let out = s.policy.purge_expired();
-                s.stats.count_evictions(&out);
-                self.unlink(&mut s.extra, &out);
-                out
-            });
-            drop(out);
-        }
+        // The rows go in the same critical section as their entries; what was
+        // reclaimed is dropped after the lock is released.
+        self.inner
+            .sharded
+            .purge_expired_in(|rows, out| self.unlink(rows, out), drop);
     }
 
     /// Removes everything (the dimension stays fixed). Counted in [`SemanticCache::stats`]
